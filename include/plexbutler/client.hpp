@@ -1,0 +1,133 @@
+#ifndef PLEXBUTLER_CLIENT_HPP
+#define PLEXBUTLER_CLIENT_HPP
+
+/// @file client.hpp
+/// @brief `plexbutler::client`: the five Butler operations as C++20 coroutines.
+
+#include <plexbutler/error.hpp>
+#include <plexbutler/options.hpp>
+#include <plexbutler/response.hpp>
+#include <plexbutler/task_name.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace plexbutler {
+
+/// @brief Result of the non-throwing operations: the response, or a `failure`
+/// (error code + diagnostics). `value()` on a failure throws `butler_error`.
+template <class T>
+using result = boost::system::result<T, failure>;
+
+namespace detail {
+class client_impl;
+}
+
+/// @brief An asynchronous client of the Butler API of one Plex Media Server.
+///
+/// Owns a pool of keep-alive HTTP/1.1 (or HTTPS) connections whose state is
+/// serialised on an internal strand. Every operation is a coroutine returning
+/// `boost::asio::awaitable`; it resumes on the executor of the awaiting coroutine.
+///
+/// **Thread safety:** all member functions may be called concurrently, from
+/// many coroutines and from several threads running the client's executor.
+/// The destructor must not run concurrently with operations; call
+/// `async_shutdown()` (or `shutdown()`) first.
+///
+/// **Errors:** the plain operations throw `butler_error` (a
+/// `boost::system::system_error`); the `try_` forms return `result<Response>`
+/// holding a `failure` instead and never throw for request failures.
+///
+/// **Cancellation:** operations honour the cancellation slot of the awaiting
+/// coroutine (terminal, partial and total cancellation all close the connection
+/// in use; the pool stays healthy); they then fail with `error::cancelled`.
+class client {
+public:
+    /// @brief Creates a client whose I/O runs on `ex`.
+    /// @throws std::invalid_argument when `opts` is invalid (bad URL, zero pool size, CR/LF in a header value).
+    client(boost::asio::any_io_executor ex, client_options opts);
+    /// @brief Creates a client whose I/O runs on `ctx`.
+    client(boost::asio::io_context& ctx, client_options opts);
+    /// @brief Closes all connections; outstanding operations must have completed.
+    ~client();
+
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// @brief `GET /butler`: lists the Butler tasks.
+    ///
+    /// Sends `Accept: application/json`. Returns the decoded task list.
+    /// @throws butler_error on transport failure, timeout, non-2xx status
+    /// (401 `unauthorized`, 404 `not_found`, 5xx `server_error`, ...), non-JSON
+    /// content type, or a body that does not decode.
+    boost::asio::awaitable<tasks_response> get_butler_tasks(call_options opts = {});
+
+    /// @brief `POST /butler`: starts all enabled tasks (outcome `started`).
+    boost::asio::awaitable<task_response> start_all_tasks(call_options opts = {});
+
+    /// @brief `DELETE /butler`: stops all running tasks and clears the schedule (outcome `stopped`).
+    boost::asio::awaitable<task_response> stop_all_tasks(call_options opts = {});
+
+    /// @brief `POST /butler/{name}`: starts one task.
+    ///
+    /// Outcome `started` (200) or `already_running` (202). An unknown task
+    /// (404) throws `error::not_found`.
+    boost::asio::awaitable<task_response> start_task(const task_name& name, call_options opts = {});
+    /// @brief Same as above; `name` is validated first (`error::invalid_task_name`, before any I/O).
+    boost::asio::awaitable<task_response> start_task(std::string_view name, call_options opts = {});
+
+    /// @brief `DELETE /butler/{name}`: stops one task.
+    ///
+    /// Outcome `stopped` (200) or `not_running` (404).
+    boost::asio::awaitable<task_response> stop_task(const task_name& name, call_options opts = {});
+    /// @brief Same as above; `name` is validated first (`error::invalid_task_name`, before any I/O).
+    boost::asio::awaitable<task_response> stop_task(std::string_view name, call_options opts = {});
+
+    /// @brief Non-throwing `get_butler_tasks`.
+    boost::asio::awaitable<result<tasks_response>> try_get_butler_tasks(call_options opts = {});
+    /// @brief Non-throwing `start_all_tasks`.
+    boost::asio::awaitable<result<task_response>> try_start_all_tasks(call_options opts = {});
+    /// @brief Non-throwing `stop_all_tasks`.
+    boost::asio::awaitable<result<task_response>> try_stop_all_tasks(call_options opts = {});
+    /// @brief Non-throwing `start_task`.
+    boost::asio::awaitable<result<task_response>> try_start_task(std::string_view name, call_options opts = {});
+    /// @brief Non-throwing `stop_task`.
+    boost::asio::awaitable<result<task_response>> try_stop_task(std::string_view name, call_options opts = {});
+
+    /// @brief A snapshot of the pool statistics. Thread-safe.
+    pool_stats stats() const;
+
+    /// @brief Closes idle connections, fails queued waiters with `error::cancelled`
+    /// and makes later operations fail with `error::client_shut_down`.
+    /// In-flight operations complete normally and their connections are then closed.
+    boost::asio::awaitable<void> async_shutdown();
+    /// @brief Same as `async_shutdown()` without waiting; safe from any thread.
+    void shutdown();
+
+    /// @brief The executor the client's I/O runs on.
+    boost::asio::any_io_executor get_executor() const;
+
+    /// @brief The origin requests go to, e.g. `https://[::1]:32400` (never contains the token).
+    const std::string& origin() const noexcept;
+
+private:
+    std::shared_ptr<detail::client_impl> impl_;
+};
+
+/// @brief The stable default `X-Plex-Client-Identifier` for `product` on this machine.
+///
+/// Derived from the machine id (`/etc/machine-id`, else the host name) and the
+/// product name, so it is the same on every run and never random.
+std::string default_client_identifier(std::string_view product);
+
+} // namespace plexbutler
+
+#endif

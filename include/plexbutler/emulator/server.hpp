@@ -1,0 +1,79 @@
+#ifndef PLEXBUTLER_EMULATOR_SERVER_HPP
+#define PLEXBUTLER_EMULATOR_SERVER_HPP
+
+/// @file emulator/server.hpp
+/// @brief The Butler emulator: an in-process HTTP/HTTPS server with Plex's Butler semantics.
+
+#include <plexbutler/models.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace plexbutler::emulator {
+
+/// @brief The daily maintenance window, in local time, minutes since midnight.
+/// `start == end` means the window is empty; `start > end` wraps past midnight.
+struct maintenance_window {
+    unsigned start_minute = 2 * 60; ///< Start (default 02:00).
+    unsigned end_minute = 5 * 60;   ///< End, exclusive (default 05:00).
+};
+
+/// @brief Configuration of an emulator server.
+struct server_options {
+    std::string listen_host = "127.0.0.1";   ///< Address to bind (IPv4 or IPv6 literal, or `localhost`).
+    std::uint16_t port = 0;                  ///< Port; 0 picks a free port (see `server::port()`).
+    std::optional<std::string> token;        ///< When set, requests need this `X-Plex-Token` (header or query) or get 401.
+    unsigned threads = 1;                    ///< Threads running the server's own `io_context`.
+    std::optional<std::vector<butler_task>> tasks; ///< Task catalogue; empty optional means the built-in default (~20 tasks).
+    maintenance_window window;               ///< Maintenance window (default 02:00-05:00 local time).
+    std::chrono::milliseconds task_duration{3000}; ///< How long a started task runs.
+    std::chrono::milliseconds latency{0};    ///< Delay added before every response.
+    unsigned close_after = 0;                ///< Close each connection after this many responses; 0 = never.
+    double fail_rate = 0.0;                  ///< Fraction of requests answered 503, in [0, 1].
+    std::uint64_t seed = 0;                  ///< Seed of the random source (fail rate, scheduling); 0 = random.
+    std::string tls_cert_file;               ///< PEM certificate chain; with `tls_key_file` enables HTTPS.
+    std::string tls_key_file;                ///< PEM private key.
+    std::string tls_self_signed_name;        ///< When set, HTTPS with a self-signed certificate made at start-up for this name.
+    std::string tls_write_ca_file;           ///< With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust.
+    bool quiet = true;                       ///< When false, logs each request to stderr (tokens redacted).
+};
+
+/// @brief A running emulator. Starts serving in the constructor, on its own threads.
+///
+/// Thread-safe: all member functions may be called from any thread.
+class server {
+public:
+    /// @brief Binds, listens and starts serving.
+    /// @throws std::runtime_error with a clear message when it cannot (address in use, bad TLS files, ...).
+    explicit server(server_options opts);
+    /// @brief Stops serving and joins the threads.
+    ~server();
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// @brief The bound port.
+    std::uint16_t port() const noexcept;
+    /// @brief The base URL, e.g. `http://127.0.0.1:41234` or `https://[::1]:41234`.
+    std::string url() const;
+    /// @brief Stops accepting, closes connections gracefully and joins the threads. Idempotent.
+    void stop();
+
+    /// @brief Total requests answered since start.
+    std::uint64_t requests_served() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// @brief The built-in default catalogue (about 20 tasks from both OpenAPI documents).
+std::vector<butler_task> default_catalogue();
+
+} // namespace plexbutler::emulator
+
+#endif

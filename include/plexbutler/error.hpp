@@ -1,0 +1,129 @@
+#ifndef PLEXBUTLER_ERROR_HPP
+#define PLEXBUTLER_ERROR_HPP
+
+/// @file error.hpp
+/// @brief The error category, the diagnostics record and the exception type of plexbutler.
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace plexbutler {
+
+/// @brief Every failure kind this library reports.
+///
+/// Values are stable; zero is never used (a default-constructed
+/// `boost::system::error_code` means success).
+enum class error {
+    connect_failed = 1,             ///< Name resolution or TCP connect failed.
+    tls_handshake_failed,           ///< The TLS handshake failed for a reason other than verification.
+    certificate_verification_failed,///< The server certificate or its host name did not verify.
+    timeout,                        ///< The connect timeout or the per-request deadline expired.
+    connection_closed,              ///< The server closed or reset the connection before a complete response.
+    malformed_http,                 ///< The response is not valid HTTP/1.x (status line, headers, chunking).
+    header_too_large,               ///< The response header exceeded `client_options::max_header_bytes`.
+    body_too_large,                 ///< The response body exceeded `client_options::max_body_bytes`.
+    unsupported_content_encoding,   ///< The response used a `Content-Encoding` the client did not ask for.
+    unexpected_content_type,        ///< The response body is not of a content type the operation accepts.
+    json_decode_failed,             ///< The body is not valid JSON, exceeds the JSON limits, or has the wrong shape.
+    invalid_task_name,              ///< A task name is not one safe URL path segment.
+    invalid_header_value,           ///< A token or header value contains CR, LF or NUL.
+    invalid_server_url,             ///< The configured server address cannot be used.
+    unauthorized,                   ///< HTTP 401 (or 403): the token is missing, wrong or lacks rights.
+    not_found,                      ///< HTTP 404 where it is not a normal outcome (unknown task on start, wrong path).
+    bad_request,                    ///< HTTP 400.
+    server_error,                   ///< HTTP 5xx.
+    unexpected_status,              ///< Any other status the operation does not document.
+    redirect_not_followed,          ///< HTTP 3xx: redirects are never followed.
+    cancelled,                      ///< The operation was cancelled (cancellation slot or client shutdown).
+    too_many_waiters,               ///< The pool's wait queue is full.
+    client_shut_down,               ///< The client was shut down before the operation started.
+};
+
+/// @brief The `boost::system` category of plexbutler errors (name `"plexbutler"`).
+const boost::system::error_category& butler_category() noexcept;
+
+/// @brief Makes an `error_code` from a plexbutler error (found by ADL).
+inline boost::system::error_code make_error_code(error e) noexcept
+{
+    return {static_cast<int>(e), butler_category()};
+}
+
+/// @brief One entry of a Plex error body: `{"errors":[{"code":1001,"message":"...","status":401}]}`.
+struct plex_error {
+    std::optional<std::int64_t> code;    ///< Plex error code (e.g. 1001), if present.
+    std::optional<std::string> message;  ///< Human-readable message, if present.
+    std::optional<std::int64_t> status;  ///< HTTP status echoed by the server, if present.
+
+    friend bool operator==(const plex_error&, const plex_error&) = default;
+};
+
+/// @brief A decoded Plex error body.
+struct plex_error_list {
+    std::vector<plex_error> errors; ///< The entries of `errors[]`, in order.
+
+    friend bool operator==(const plex_error_list&, const plex_error_list&) = default;
+};
+
+/// @brief What is known about a failure beyond its error code.
+///
+/// Never contains the token: the request line carries no query string and the
+/// messages are redacted before they are stored.
+struct diagnostics {
+    unsigned http_status = 0;              ///< HTTP status of the response, 0 when none was read.
+    std::vector<plex_error> plex_errors;   ///< Plex `errors[]` entries from the response body, if any.
+    std::string server_message;            ///< Short detail: a decode path, a peer message, a status reason (printable ASCII, bounded).
+    std::string request_line;              ///< e.g. `POST /butler/BackupDatabase` (never contains the token).
+    std::string server;                    ///< The origin the request went to, e.g. `127.0.0.1:32400`.
+
+    /// @brief A one-line human description of `ec` with these diagnostics.
+    std::string describe(boost::system::error_code ec) const;
+};
+
+/// @brief An error code with its diagnostics: the error type of the non-throwing API.
+struct failure {
+    boost::system::error_code code; ///< What went wrong.
+    diagnostics diag;               ///< Details of what went wrong.
+
+    /// @brief Same as `diag.describe(code)`.
+    std::string message() const { return diag.describe(code); }
+};
+
+/// @brief The exception thrown by the throwing API.
+///
+/// Derived from `boost::system::system_error`; `code()` is the error code and
+/// `what()` is a one-line description that never contains the token.
+class butler_error : public boost::system::system_error {
+public:
+    /// @brief Builds the exception from a code and its diagnostics.
+    butler_error(boost::system::error_code ec, diagnostics diag);
+    /// @brief Builds the exception from a `failure`.
+    explicit butler_error(failure f);
+
+    /// @brief The diagnostics of the failure.
+    const diagnostics& diag() const noexcept { return diag_; }
+
+private:
+    diagnostics diag_;
+};
+
+/// @brief Throws `butler_error(f)`; makes `boost::system::result<T, failure>::value()` throw it.
+[[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
+
+/// @brief Replaces every occurrence of `secret` in `text` with `<redacted>`; no-op for an empty secret.
+std::string redact(std::string text, std::string_view secret);
+
+} // namespace plexbutler
+
+namespace boost::system {
+/// @brief Lets `plexbutler::error` convert implicitly to `error_code`.
+template <>
+struct is_error_code_enum<plexbutler::error> : std::true_type {};
+} // namespace boost::system
+
+#endif

@@ -1,0 +1,92 @@
+#ifndef PLEXBUTLER_MODELS_HPP
+#define PLEXBUTLER_MODELS_HPP
+
+/// @file models.hpp
+/// @brief Value types of the Butler API and their Boost.JSON conversions.
+
+#include <plexbutler/error.hpp>
+
+#include <boost/json/fwd.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_to.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace plexbutler {
+
+/// @brief One Butler task as reported by `GET /butler`.
+///
+/// Every field is optional in both OpenAPI documents: an absent field is
+/// `std::nullopt`, so "absent" and `false`/`0` are distinguishable.
+struct butler_task {
+    std::optional<std::string> name;        ///< Wire name, e.g. `BackupDatabase` (any string the server sends).
+    std::optional<double> interval;         ///< Interval in days; fractional values are kept (0.0.3 types it as a number).
+    std::optional<bool> schedule_randomized;///< `scheduleRandomized`: run at a random time within the window.
+    std::optional<bool> enabled;            ///< Whether the task is enabled in the server settings.
+    std::optional<std::string> title;       ///< User-friendly title.
+    std::optional<std::string> description; ///< User-friendly description.
+
+    friend bool operator==(const butler_task&, const butler_task&) = default;
+};
+
+/// @brief Which JSON envelope a task list arrived in.
+enum class task_list_envelope {
+    butler_tasks,    ///< `{"ButlerTasks":{"ButlerTask":[...]}}` (both documents).
+    media_container, ///< `{"MediaContainer":{"ButlerTask":[...]}}` (seen in the wild).
+};
+
+/// @brief The decoded body of `GET /butler`.
+///
+/// Encodes (`value_from`) as `{"ButlerTasks":{"ButlerTask":[...]}}`; decodes
+/// (`value_to`) either envelope, and an envelope without `ButlerTask` as an
+/// empty list (PMS omits empty arrays).
+struct butler_task_list {
+    std::vector<butler_task> tasks;                                ///< The tasks, in server order.
+    task_list_envelope envelope = task_list_envelope::butler_tasks; ///< Envelope the list was decoded from.
+
+    /// @brief The first task whose name equals `name`, or nullptr.
+    const butler_task* find(std::string_view name) const noexcept;
+
+    /// @brief Equality of the task lists (the envelope is ignored).
+    friend bool operator==(const butler_task_list& a, const butler_task_list& b) { return a.tasks == b.tasks; }
+};
+
+/// @brief Limits applied when parsing JSON from a server.
+struct json_limits {
+    std::size_t max_depth = 32;            ///< Maximum nesting depth of arrays/objects (Boost.JSON parse option).
+    std::size_t max_bytes = 1024 * 1024;   ///< Maximum input size in bytes; larger input is rejected unread.
+};
+
+/// @brief Parses and decodes a task list body with limits.
+/// @return the list, or `error::json_decode_failed` whose `diag.server_message` names the problem
+///         and its field path, e.g. `ButlerTasks.ButlerTask[3].interval: expected number`.
+boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits = {});
+
+/// @brief Parses and decodes a Plex error body (`{"errors":[...]}`) with limits.
+boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body, const json_limits& limits = {});
+
+/// @brief `value_to<butler_task>`; throws `butler_error(error::json_decode_failed)` naming the field.
+butler_task tag_invoke(boost::json::value_to_tag<butler_task>, const boost::json::value& v);
+/// @brief `value_from(butler_task)`: an object with only the fields that are present.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const butler_task& t);
+/// @brief `value_to<butler_task_list>`: accepts both envelopes; throws `butler_error` naming the field path.
+butler_task_list tag_invoke(boost::json::value_to_tag<butler_task_list>, const boost::json::value& v);
+/// @brief `value_from(butler_task_list)`: `{"ButlerTasks":{"ButlerTask":[...]}}`.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const butler_task_list& l);
+/// @brief `value_to<plex_error>`; throws `butler_error` naming the field.
+plex_error tag_invoke(boost::json::value_to_tag<plex_error>, const boost::json::value& v);
+/// @brief `value_from(plex_error)`.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const plex_error& e);
+/// @brief `value_to<plex_error_list>` from `{"errors":[...]}`; throws `butler_error` naming the field path.
+plex_error_list tag_invoke(boost::json::value_to_tag<plex_error_list>, const boost::json::value& v);
+/// @brief `value_from(plex_error_list)`: `{"errors":[...]}`.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const plex_error_list& l);
+
+} // namespace plexbutler
+
+#endif
