@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -82,6 +83,10 @@ struct diagnostics {
     std::string server;                    ///< The origin the request went to, e.g. `127.0.0.1:32400`.
 
     /// @brief A one-line human description of `ec` with these diagnostics.
+    ///
+    /// Format: `<ec.message()>[ <server_message>][ (HTTP <status>)][: <plex message>[ (code <n>)]][ [<request_line>]]`.
+    /// Control and non-ASCII bytes are escaped as `\xNN`; the result is at most 512 bytes
+    /// (longer descriptions end in `...`).
     std::string describe(boost::system::error_code ec) const;
 };
 
@@ -108,8 +113,12 @@ public:
     /// @brief The diagnostics of the failure.
     const diagnostics& diag() const noexcept { return diag_; }
 
+    /// @brief `diag().describe(code())`: one printable line, never the token.
+    const char* what() const noexcept override;
+
 private:
     diagnostics diag_;
+    std::string what_;
 };
 
 /// @brief Throws `butler_error(f)`; makes `boost::system::result<T, failure>::value()` throw it.

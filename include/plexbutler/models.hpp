@@ -23,6 +23,11 @@ namespace plexbutler {
 ///
 /// Every field is optional in both OpenAPI documents: an absent field is
 /// `std::nullopt`, so "absent" and `false`/`0` are distinguishable.
+///
+/// Decoding rules: a JSON `null` is the same as an absent field; unknown fields
+/// are ignored; `interval` accepts any JSON number; the booleans accept `true`,
+/// `false` and the integers `0` and `1` (PMS' XML form uses "0"/"1") but not
+/// strings; strings are kept as UTF-8 byte for byte.
 struct butler_task {
     std::optional<std::string> name;        ///< Wire name, e.g. `BackupDatabase` (any string the server sends).
     std::optional<double> interval;         ///< Interval in days; fractional values are kept (0.0.3 types it as a number).
@@ -58,13 +63,17 @@ struct butler_task_list {
 
 /// @brief Limits applied when parsing JSON from a server.
 struct json_limits {
-    std::size_t max_depth = 32;            ///< Maximum nesting depth of arrays/objects (Boost.JSON parse option).
+    std::size_t max_depth = 32;            ///< Maximum nesting depth of arrays/objects (Boost.JSON parse option): 32 nested levels parse, 33 do not.
     std::size_t max_bytes = 1024 * 1024;   ///< Maximum input size in bytes; larger input is rejected unread.
 };
 
 /// @brief Parses and decodes a task list body with limits.
+///
+/// Input longer than `limits.max_bytes` is rejected without being parsed.
 /// @return the list, or `error::json_decode_failed` whose `diag.server_message` names the problem
-///         and its field path, e.g. `ButlerTasks.ButlerTask[3].interval: expected number`.
+///         and its field path, e.g. `ButlerTasks.ButlerTask[3].interval: expected number`,
+///         `top level: expected key "ButlerTasks" or "MediaContainer"`, or for a syntax error
+///         `invalid JSON at byte 17: syntax error`.
 boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits = {});
 
 /// @brief Parses and decodes a Plex error body (`{"errors":[...]}`) with limits.
@@ -73,6 +82,8 @@ boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_vi
 /// @brief `value_to<butler_task>`; throws `butler_error(error::json_decode_failed)` naming the field.
 butler_task tag_invoke(boost::json::value_to_tag<butler_task>, const boost::json::value& v);
 /// @brief `value_from(butler_task)`: an object with only the fields that are present.
+///
+/// Integral intervals are written as integers (`"interval":3`); a non-finite interval is written as `null`.
 void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const butler_task& t);
 /// @brief `value_to<butler_task_list>`: accepts both envelopes; throws `butler_error` naming the field path.
 butler_task_list tag_invoke(boost::json::value_to_tag<butler_task_list>, const boost::json::value& v);

@@ -20,7 +20,8 @@ namespace plexbutler {
 /// An open type: any name a server reports can be held and started, not only
 /// the documented ones. A valid name is 1 to 128 bytes of printable ASCII
 /// without space, `/`, `?`, `#`, `%`, `\`, or any of `"<>^`{|}` (so it needs no
-/// escaping and can never change the request line). Value semantics; not
+/// escaping and can never change the request line), and not the dot-segments
+/// `.` or `..` (which URL normalisation would resolve). Value semantics; not
 /// synchronised (like `std::string`).
 class task_name {
 public:

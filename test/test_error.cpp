@@ -1,0 +1,191 @@
+// The error category, diagnostics::describe, butler_error and redact (error.hpp).
+#include <plexbutler/error.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/system/result.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+using namespace plexbutler;
+
+namespace {
+
+constexpr int first_error = static_cast<int>(error::connect_failed);
+constexpr int last_error = static_cast<int>(error::client_shut_down);
+
+} // namespace
+
+TEST_CASE("the category has a name and a distinct message for every value", "[error]")
+{
+    CHECK(std::string(butler_category().name()) == "plexbutler");
+    std::set<std::string> messages;
+    for (int ev = first_error; ev <= last_error; ++ev) {
+        const std::string message = butler_category().message(ev);
+        INFO("value " << ev << ": " << message);
+        CHECK_FALSE(message.empty());
+        CHECK(message != "unknown plexbutler error");
+        messages.insert(message);
+        // The non-allocating overload agrees with the allocating one.
+        char buffer[128];
+        CHECK(std::string(butler_category().message(ev, buffer, sizeof buffer)) == message);
+    }
+    CHECK(messages.size() == static_cast<std::size_t>(last_error - first_error + 1));
+    CHECK(butler_category().message(last_error + 1) == "unknown plexbutler error");
+    CHECK(butler_category().message(0) == "success");
+
+    SECTION("precise messages for the transport failures")
+    {
+        CHECK(make_error_code(error::timeout).message() == "timeout");
+        CHECK(make_error_code(error::connection_closed).message() ==
+              "connection closed by server before a complete response");
+        CHECK(make_error_code(error::json_decode_failed).message() == "JSON decode failed");
+        CHECK(make_error_code(error::invalid_task_name).message() == "invalid task name");
+    }
+    SECTION("a short buffer truncates and terminates")
+    {
+        char buffer[8];
+        CHECK(std::string(butler_category().message(static_cast<int>(error::connection_closed), buffer, sizeof buffer)) ==
+              "connect");
+    }
+}
+
+TEST_CASE("the enum converts to error_code", "[error]")
+{
+    const boost::system::error_code ec = error::unauthorized; // implicit: is_error_code_enum
+    CHECK(ec.failed());
+    CHECK(ec.value() == static_cast<int>(error::unauthorized));
+    CHECK(&ec.category() == &butler_category());
+    CHECK(ec == error::unauthorized);
+    CHECK(ec != error::not_found);
+    CHECK(ec != boost::asio::error::operation_aborted);
+    CHECK_FALSE(boost::system::error_code{}.failed());
+}
+
+TEST_CASE("diagnostics::describe formats one line", "[error]")
+{
+    diagnostics d;
+    SECTION("code only")
+    {
+        CHECK(d.describe(error::timeout) == "timeout");
+    }
+    SECTION("all parts in order")
+    {
+        d.server_message = "after 2000 ms waiting for response from 127.0.0.1:32400";
+        d.http_status = 401;
+        d.plex_errors.push_back({1001, "User could not be authenticated", 401});
+        d.plex_errors.push_back({1002, "second entry is not shown", 401});
+        d.request_line = "POST /butler/BackupDatabase";
+        CHECK(d.describe(error::unauthorized) ==
+              "unauthorized after 2000 ms waiting for response from 127.0.0.1:32400 (HTTP 401): "
+              "User could not be authenticated (code 1001) [POST /butler/BackupDatabase]");
+    }
+    SECTION("timeout with server message")
+    {
+        d.server_message = "after 2000 ms waiting for response from 127.0.0.1:32400";
+        CHECK(d.describe(error::timeout) == "timeout after 2000 ms waiting for response from 127.0.0.1:32400");
+    }
+    SECTION("status and request line without a server message")
+    {
+        d.http_status = 503;
+        d.request_line = "GET /butler";
+        CHECK(d.describe(error::server_error) == "server error (HTTP 503) [GET /butler]");
+    }
+    SECTION("Plex error with only a message or only a code")
+    {
+        d.plex_errors.push_back({std::nullopt, "Forbidden", std::nullopt});
+        CHECK(d.describe(error::unauthorized) == "unauthorized: Forbidden");
+        d.plex_errors[0] = {1001, std::nullopt, std::nullopt};
+        CHECK(d.describe(error::unauthorized) == "unauthorized: Plex error code 1001");
+        d.plex_errors[0] = {};
+        CHECK(d.describe(error::unauthorized) == "unauthorized");
+    }
+    SECTION("codes from other categories use their own message")
+    {
+        d.request_line = "GET /butler";
+        const boost::system::error_code aborted = boost::asio::error::operation_aborted;
+        CHECK(d.describe(aborted) == aborted.message() + " [GET /butler]");
+    }
+    SECTION("control and non-ASCII bytes are escaped")
+    {
+        d.server_message = "line1\r\nline2\t\x7f\xC3\xA9";
+        d.plex_errors.push_back({1, std::string("a\0b", 3), std::nullopt});
+        const std::string text = d.describe(error::malformed_http);
+        CHECK(text == "malformed HTTP response line1\\x0D\\x0Aline2\\x09\\x7F\\xC3\\xA9: a\\x00b (code 1)");
+        for (const char ch : text) {
+            const auto byte = static_cast<unsigned char>(ch);
+            CHECK((byte >= 0x20 && byte < 0x7f));
+        }
+    }
+    SECTION("bounded to 512 bytes")
+    {
+        d.server_message = std::string(2000, 'x');
+        d.request_line = "GET /butler";
+        const std::string text = d.describe(error::malformed_http);
+        CHECK(text.size() == 512);
+        CHECK(text.substr(text.size() - 3) == "...");
+        CHECK(text.rfind("malformed HTTP response xxx", 0) == 0);
+    }
+}
+
+TEST_CASE("butler_error carries the code, the diagnostics and a described what()", "[error]")
+{
+    diagnostics d;
+    d.http_status = 404;
+    d.request_line = "POST /butler/NoSuchTask";
+    const butler_error e(error::not_found, d);
+    CHECK(e.code() == error::not_found);
+    CHECK(e.diag().http_status == 404);
+    CHECK(std::string(e.what()) == "not found (HTTP 404) [POST /butler/NoSuchTask]");
+
+    // Catchable as the standard base classes.
+    try {
+        throw butler_error(failure{error::timeout, {}});
+    } catch (const boost::system::system_error& se) {
+        CHECK(se.code() == error::timeout);
+        CHECK(std::string(se.what()) == "timeout");
+    }
+
+    const failure f{error::bad_request, d};
+    CHECK(f.message() == "bad request (HTTP 404) [POST /butler/NoSuchTask]");
+    const butler_error from_failure(f);
+    CHECK(std::string(from_failure.what()) == f.message());
+
+    // Copies keep their own message alive.
+    const butler_error copy = e;
+    CHECK(std::string(copy.what()) == std::string(e.what()));
+}
+
+TEST_CASE("result<T, failure>::value() throws butler_error", "[error]")
+{
+    diagnostics d;
+    d.server_message = "ButlerTasks: expected object";
+    boost::system::result<int, failure> bad = failure{error::json_decode_failed, d};
+    REQUIRE_FALSE(bad.has_value());
+    try {
+        (void)bad.value();
+        FAIL("value() did not throw");
+    } catch (const butler_error& e) {
+        CHECK(e.code() == error::json_decode_failed);
+        CHECK(e.diag().server_message == "ButlerTasks: expected object");
+        CHECK(std::string(e.what()) == "JSON decode failed ButlerTasks: expected object");
+    }
+    CHECK_THROWS_AS(bad.value(), boost::system::system_error);
+
+    boost::system::result<int, failure> good = 7;
+    CHECK(good.value() == 7);
+}
+
+TEST_CASE("redact removes every occurrence of the secret", "[error]")
+{
+    CHECK(redact("GET /butler?X-Plex-Token=abc123 token abc123", "abc123") ==
+          "GET /butler?X-Plex-Token=<redacted> token <redacted>");
+    CHECK(redact("nothing here", "abc123") == "nothing here");
+    CHECK(redact("abc", "") == "abc");
+    CHECK(redact("aaaa", "aa") == "<redacted><redacted>");
+    // The replacement itself never re-triggers a match.
+    CHECK(redact("redacted", "redacted") == "<redacted>");
+    CHECK(redact("", "x").empty());
+}
