@@ -40,6 +40,8 @@ struct server_options {
     std::string tls_self_signed_name;        ///< When set, HTTPS with a self-signed certificate made at start-up for this name.
     std::string tls_write_ca_file;           ///< With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust.
     bool quiet = true;                       ///< When false, logs each request to stderr (tokens redacted).
+    std::chrono::milliseconds request_timeout{10000}; ///< Time allowed for a complete request head (and for each write); the connection is closed after it. Also the keep-alive idle timeout.
+    std::optional<std::chrono::minutes> utc_offset; ///< Offset of "local time" from UTC for the window; empty = the system's local time zone.
 };
 
 /// @brief A running emulator. Starts serving in the constructor, on its own threads.
@@ -65,6 +67,11 @@ public:
 
     /// @brief Total requests answered since start.
     std::uint64_t requests_served() const noexcept;
+
+    /// @brief The body `GET /butler` answers with `Accept: application/json` (constant for a catalogue).
+    const std::string& json_body() const noexcept;
+    /// @brief The body `GET /butler` answers by default (XML, as PMS does).
+    const std::string& xml_body() const noexcept;
 
 private:
     struct impl;
