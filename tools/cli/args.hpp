@@ -1,0 +1,307 @@
+#ifndef PLEXBUTLER_TOOLS_CLI_ARGS_HPP
+#define PLEXBUTLER_TOOLS_CLI_ARGS_HPP
+
+/// @file args.hpp
+/// @brief Command-line parsing of `plexbutler`, without I/O (header-only so tests can include it).
+
+#include <plexbutler/error.hpp>
+#include <plexbutler/version.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace plexbutler::cli {
+
+/// @brief Process exit codes of `plexbutler` (documented in `--help`, docs/cli.md and the README).
+namespace exit_code {
+inline constexpr int success = 0;      ///< The command did what was asked.
+inline constexpr int failure = 1;      ///< Anything else: HTTP 5xx, 400, cancelled, demo step misbehaved, internal error.
+inline constexpr int usage = 2;        ///< Bad command line (also an invalid task name, URL or token given by the user).
+inline constexpr int not_found = 3;    ///< Unknown task (HTTP 404 on start).
+inline constexpr int unauthorized = 4; ///< HTTP 401/403: token missing, wrong or without rights.
+inline constexpr int network = 5;      ///< Connect failure, timeout, connection closed early, TLS or certificate failure.
+inline constexpr int protocol = 6;     ///< The answer is not a valid Butler response (HTTP, limits, content type, JSON, redirect, undocumented status).
+} // namespace exit_code
+
+/// @brief Maps a failure code to the process exit code.
+inline int exit_code_for(boost::system::error_code ec) noexcept
+{
+    if (ec.category() != butler_category())
+        return exit_code::failure;
+    switch (static_cast<error>(ec.value())) {
+    case error::invalid_task_name:
+    case error::invalid_header_value:
+    case error::invalid_server_url:
+        return exit_code::usage;
+    case error::not_found:
+        return exit_code::not_found;
+    case error::unauthorized:
+        return exit_code::unauthorized;
+    case error::connect_failed:
+    case error::tls_handshake_failed:
+    case error::certificate_verification_failed:
+    case error::timeout:
+    case error::connection_closed:
+        return exit_code::network;
+    case error::malformed_http:
+    case error::header_too_large:
+    case error::body_too_large:
+    case error::unsupported_content_encoding:
+    case error::unexpected_content_type:
+    case error::json_decode_failed:
+    case error::redirect_not_followed:
+    case error::unexpected_status:
+        return exit_code::protocol;
+    case error::bad_request:
+    case error::server_error:
+    case error::cancelled:
+    case error::too_many_waiters:
+    case error::client_shut_down:
+        return exit_code::failure;
+    }
+    return exit_code::failure;
+}
+
+/// @brief The sub-commands.
+enum class command { none, list, start, stop, start_all, stop_all, demo };
+
+/// @brief Everything the command line (and the environment) asked for.
+struct invocation {
+    std::string server_url = "http://127.0.0.1:32400"; ///< `--server` / `PLEX_SERVER_URL`.
+    std::string token;                                ///< `--token` / `PLEX_TOKEN`; never printed.
+    std::string client_id;                            ///< `--client-id`; empty means the library default.
+    std::chrono::milliseconds timeout{10000};         ///< `--timeout-ms`: deadline of each request attempt.
+    unsigned retries = 0;                             ///< `--retries`: extra attempts after a retryable failure.
+    std::string ca_file;                              ///< `--ca-file`: extra trusted CA certificates (PEM).
+    bool insecure = false;                            ///< `--insecure`: do not verify the server certificate.
+    bool verbose = false;                             ///< `--verbose`: log requests and responses on stderr.
+    bool help = false;                                ///< `--help`.
+    bool version = false;                             ///< `--version`.
+    command cmd = command::none;                      ///< The sub-command.
+    std::string task;                                 ///< Task name of `start` / `stop`.
+    bool json = false;                                ///< `list --json`.
+};
+
+/// @brief A command-line error; the message never contains the token.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// @brief Looks up an environment variable (injectable so parsing stays I/O-free).
+using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
+
+/// @brief The `--help` text.
+inline std::string usage_text()
+{
+    return R"(Usage: plexbutler [OPTIONS] COMMAND [ARGS]
+
+Manage the Butler (scheduled maintenance) tasks of a Plex Media Server.
+
+Commands:
+  list [--json]     List the tasks (an aligned table, or a JSON array with --json)
+  start TASK        Start one task: prints "started TASK" or "already running TASK"
+  stop TASK         Stop one task: prints "stopped TASK" or "not running TASK"
+  start-all         Start all enabled tasks
+  stop-all          Stop all running tasks
+  demo              Start an in-process Butler emulator and walk through every operation
+
+Options:
+  --server URL      Server URL (env PLEX_SERVER_URL; default http://127.0.0.1:32400)
+  --token TOKEN     X-Plex-Token (env PLEX_TOKEN, preferred: arguments are visible to
+                    other users of this machine). Never printed.
+  --client-id ID    X-Plex-Client-Identifier (default: stable per machine)
+  --timeout-ms N    Deadline of each request in milliseconds (default 10000)
+  --retries N       Retry failed requests (connect errors, timeouts, 408/429/5xx) N times (default 0)
+  --ca-file FILE    Also trust the CA certificates in FILE (PEM) for https:// servers
+  --insecure        Do not verify the server certificate (prints a warning)
+  --verbose         Log each request and response on stderr (token redacted)
+  --help            Show this help and exit
+  --version         Show the version and exit
+
+Exit codes:
+  0  success
+  1  other failure (HTTP 5xx or 400, demo step misbehaved, internal error)
+  2  usage error (bad option, invalid task name, URL or token)
+  3  not found (unknown task)
+  4  unauthorized (HTTP 401/403: token missing or wrong)
+  5  network error (connect failed, timeout, connection closed, TLS or certificate failure)
+  6  protocol error (malformed HTTP, response too large, wrong content type or encoding,
+     invalid JSON, redirect, undocumented HTTP status)
+)";
+}
+
+namespace detail {
+
+inline unsigned long parse_number(std::string_view option, std::string_view text, unsigned long min,
+                                   unsigned long max)
+{
+    unsigned long value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
+        throw usage_error(std::string(option) + " expects a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max));
+    return value;
+}
+
+inline std::optional<command> parse_command(std::string_view word)
+{
+    if (word == "list")
+        return command::list;
+    if (word == "start")
+        return command::start;
+    if (word == "stop")
+        return command::stop;
+    if (word == "start-all")
+        return command::start_all;
+    if (word == "stop-all")
+        return command::stop_all;
+    if (word == "demo")
+        return command::demo;
+    return std::nullopt;
+}
+
+// Shows a user-given word in an error message without letting it drive the terminal.
+inline std::string quoted(std::string_view word)
+{
+    std::string out = "'";
+    for (char c : word) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        }
+        else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
+} // namespace detail
+
+/// @brief Parses `args` (without argv[0]); options may appear before or after the command.
+///
+/// Environment variables are read through `env` first and overridden by options.
+/// @throws usage_error with a one-line message on any error.
+inline invocation parse_args(const std::vector<std::string>& args, const env_lookup& env)
+{
+    invocation inv;
+    if (env) {
+        if (auto v = env("PLEX_SERVER_URL"); v && !v->empty())
+            inv.server_url = *v;
+        if (auto v = env("PLEX_TOKEN"))
+            inv.token = *v;
+    }
+
+    std::vector<std::string> positional;
+    bool options_done = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (options_done || arg.size() < 2 || arg.substr(0, 2) != "--") {
+            if (!options_done && arg.size() > 1 && arg[0] == '-')
+                throw usage_error("unknown option " + detail::quoted(arg));
+            positional.emplace_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            options_done = true;
+            continue;
+        }
+        // --name=value or --name value.
+        std::string name(arg);
+        std::optional<std::string> inline_value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            inline_value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        auto value = [&]() -> std::string {
+            if (inline_value)
+                return *inline_value;
+            if (i + 1 >= args.size())
+                throw usage_error(name + " needs a value");
+            return args[++i];
+        };
+        auto no_value = [&] {
+            if (inline_value)
+                throw usage_error(name + " takes no value");
+        };
+
+        if (name == "--server") {
+            inv.server_url = value();
+            if (inv.server_url.empty())
+                throw usage_error("--server needs a non-empty URL");
+        }
+        else if (name == "--token")
+            inv.token = value();
+        else if (name == "--client-id")
+            inv.client_id = value();
+        else if (name == "--timeout-ms")
+            inv.timeout = std::chrono::milliseconds(detail::parse_number(name, value(), 1, 3600000));
+        else if (name == "--retries")
+            inv.retries = static_cast<unsigned>(detail::parse_number(name, value(), 0, 100));
+        else if (name == "--ca-file") {
+            inv.ca_file = value();
+            if (inv.ca_file.empty())
+                throw usage_error("--ca-file needs a file name");
+        }
+        else if (name == "--insecure") {
+            no_value();
+            inv.insecure = true;
+        }
+        else if (name == "--verbose") {
+            no_value();
+            inv.verbose = true;
+        }
+        else if (name == "--help") {
+            no_value();
+            inv.help = true;
+        }
+        else if (name == "--version") {
+            no_value();
+            inv.version = true;
+        }
+        else if (name == "--json") {
+            no_value();
+            inv.json = true;
+        }
+        else {
+            // Never echo a value: "--token=secret" misspelt as "--tokn=secret" must not print the secret.
+            throw usage_error("unknown option " + detail::quoted(name));
+        }
+    }
+
+    if (inv.help || inv.version)
+        return inv;
+    if (positional.empty())
+        throw usage_error("missing command (list, start, stop, start-all, stop-all, demo)");
+    auto cmd = detail::parse_command(positional[0]);
+    if (!cmd)
+        throw usage_error("unknown command " + detail::quoted(positional[0]));
+    inv.cmd = *cmd;
+    std::size_t expected = 1;
+    if (inv.cmd == command::start || inv.cmd == command::stop) {
+        if (positional.size() < 2)
+            throw usage_error(positional[0] + " needs a TASK name");
+        inv.task = positional[1];
+        expected = 2;
+    }
+    if (positional.size() > expected)
+        throw usage_error("unexpected argument " + detail::quoted(positional[expected]));
+    if (inv.json && inv.cmd != command::list)
+        throw usage_error("--json is only valid with list");
+    return inv;
+}
+
+} // namespace plexbutler::cli
+
+#endif

@@ -1,0 +1,46 @@
+// plexbutler: command-line client of the Plex Media Server Butler API.
+#include "args.hpp"
+#include "commands.hpp"
+#include "format.hpp"
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    using namespace plexbutler::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    invocation inv;
+    try {
+        inv = parse_args(args, [](std::string_view name) -> std::optional<std::string> {
+            if (const char* v = std::getenv(std::string(name).c_str()))
+                return std::string(v);
+            return std::nullopt;
+        });
+    }
+    catch (const usage_error& e) {
+        const char* env_token = std::getenv("PLEX_TOKEN");
+        std::cerr << "error: " << plexbutler::redact(e.what(), env_token ? env_token : "") << '\n'
+                  << "Run 'plexbutler --help' for usage.\n";
+        return exit_code::usage;
+    }
+    if (inv.help) {
+        std::cout << usage_text();
+        return exit_code::success;
+    }
+    if (inv.version) {
+        std::cout << "plexbutler " << plexbutler::version_string << '\n';
+        return exit_code::success;
+    }
+    try {
+        if (inv.cmd == command::demo)
+            return run_demo(inv);
+        return run_command(inv);
+    }
+    catch (const std::exception& e) {
+        // Last resort: commands report their own failures; this catches the unexpected.
+        std::cerr << "error: " << escape_for_terminal(plexbutler::redact(e.what(), inv.token)) << '\n';
+        return exit_code::failure;
+    }
+}
