@@ -1,0 +1,132 @@
+#ifndef PLEXBUTLER_DETAIL_CONNECTION_HPP
+#define PLEXBUTLER_DETAIL_CONNECTION_HPP
+
+// One pooled HTTP/1.1 connection (plain or TLS) and its reusable buffers.
+// Owned exclusively by whoever holds its pool slot, so it needs no locking.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace plexbutler::detail {
+
+/// What the client keeps of a response; its strings keep their capacity across requests.
+struct response_sink {
+    unsigned version = 0;
+    unsigned status = 0;
+    std::string reason;
+    std::string fields;           ///< `Name: value\r\n` per field, in received order.
+    std::string content_type;
+    std::string content_encoding;
+    std::string location;
+    std::string retry_after;
+    std::string body;
+
+    void clear() noexcept
+    {
+        version = status = 0;
+        reason.clear();
+        fields.clear();
+        content_type.clear();
+        content_encoding.clear();
+        location.clear();
+        retry_after.clear();
+        body.clear();
+    }
+};
+
+/// A Beast response parser writing into a `response_sink` instead of allocating
+/// a `basic_fields` node per header field. Beast enforces the header and body limits.
+class sink_parser final : public boost::beast::http::basic_parser<false> {
+public:
+    explicit sink_parser(response_sink& sink) noexcept : sink_(sink) {}
+
+private:
+    using error_code = boost::beast::error_code;
+    using string_view = boost::beast::string_view;
+    using field = boost::beast::http::field;
+
+    void on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code& ec) override
+    {
+        ec = boost::beast::http::error::bad_method; // unreachable for a response parser
+    }
+    void on_response_impl(int code, string_view reason, int version, error_code&) override
+    {
+        sink_.status = static_cast<unsigned>(code);
+        sink_.version = static_cast<unsigned>(version);
+        sink_.reason.assign(reason.data(), reason.size());
+    }
+    void on_field_impl(field name, string_view name_string, string_view value, error_code&) override
+    {
+        sink_.fields.append(name_string.data(), name_string.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+        auto keep_first = [&](std::string& slot) {
+            if (slot.empty())
+                slot.assign(value.data(), value.size());
+        };
+        switch (name) {
+        case field::content_type: keep_first(sink_.content_type); break;
+        case field::location: keep_first(sink_.location); break;
+        case field::retry_after: keep_first(sink_.retry_after); break;
+        case field::content_encoding:
+            // Several Content-Encoding fields stack; any non-identity one is rejected later.
+            if (!sink_.content_encoding.empty())
+                sink_.content_encoding.append(",");
+            sink_.content_encoding.append(value.data(), value.size());
+            break;
+        default: break;
+        }
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
+    {
+        if (length)
+            sink_.body.reserve(static_cast<std::size_t>(*length)); // Beast already checked it against body_limit
+    }
+    std::size_t on_body_impl(string_view body, error_code&) override
+    {
+        sink_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override
+    {
+        sink_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    response_sink& sink_;
+};
+
+/// A connection of the pool: the stream, the read buffer, the parser storage and the request buffer.
+struct connection {
+    connection(const boost::asio::any_io_executor& ex, boost::asio::ssl::context* tls_context)
+    {
+        if (tls_context)
+            tls.emplace(boost::beast::tcp_stream(ex), *tls_context);
+        else
+            plain.emplace(ex);
+    }
+
+    boost::beast::tcp_stream& tcp() noexcept { return tls ? tls->next_layer() : *plain; }
+
+    std::optional<boost::beast::tcp_stream> plain;
+    std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream>> tls;
+    boost::beast::flat_buffer buffer;
+    std::optional<sink_parser> parser; // Beast parsers are single-use: re-emplaced per request, no heap
+    response_sink sink;
+    std::string request;               // rendered start/stop-one requests
+    std::uint64_t served = 0;          // responses read on this connection (> 0: reused)
+};
+
+} // namespace plexbutler::detail
+
+#endif

@@ -1,0 +1,198 @@
+#include "detail/request.hpp"
+
+#include <plexbutler/client.hpp>
+#include <plexbutler/version.hpp>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace plexbutler::detail {
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+constexpr std::string_view accept_list = "Accept: application/json\r\naccepts: application/json\r\n";
+constexpr std::string_view accept_task = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\n";
+
+} // namespace
+
+bool has_forbidden_header_chars(std::string_view value) noexcept
+{
+    return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+endpoint parse_endpoint(const client_options& opts)
+{
+    std::string url = opts.server_url;
+    if (url.empty()) {
+        if (opts.host.empty())
+            throw std::invalid_argument("client_options.host is empty");
+        if (has_forbidden_header_chars(opts.host) || opts.host.find_first_of("/?#@ ") != std::string::npos)
+            throw std::invalid_argument("client_options.host is not a host name or address");
+        const bool v6 = opts.host.find(':') != std::string::npos && opts.host.front() != '[';
+        url = opts.protocol + "://" + (v6 ? "[" + opts.host + "]" : opts.host) + ":" + std::to_string(opts.port);
+    }
+    auto r = boost::urls::parse_uri(url);
+    if (!r)
+        throw std::invalid_argument("server URL is not a valid absolute URL: " + r.error().message());
+    const auto& u = *r;
+    endpoint ep;
+    auto scheme = lower(u.scheme());
+    if (scheme == "https")
+        ep.https = true;
+    else if (scheme != "http")
+        throw std::invalid_argument("server URL scheme must be http or https, not '" + scheme + "'");
+    if (u.has_userinfo())
+        throw std::invalid_argument("server URL must not contain user information");
+    if (u.has_query())
+        throw std::invalid_argument("server URL must not contain a query");
+    if (u.has_fragment())
+        throw std::invalid_argument("server URL must not contain a fragment");
+    switch (u.host_type()) {
+    case boost::urls::host_type::ipv4:
+        ep.host = u.host_address();
+        ep.host_is_ip = true;
+        break;
+    case boost::urls::host_type::ipv6:
+        ep.host = u.host_address();
+        ep.host_is_ip = ep.host_is_ipv6 = true;
+        break;
+    case boost::urls::host_type::name:
+        ep.host = lower(u.encoded_host());
+        if (ep.host.empty() || ep.host.find('%') != std::string::npos)
+            throw std::invalid_argument("server URL host is not a valid host name");
+        break;
+    default:
+        throw std::invalid_argument("server URL has no usable host");
+    }
+    const std::uint16_t default_port = ep.https ? 443 : 80;
+    if (u.has_port()) {
+        if (u.port().empty() || u.port_number() == 0)
+            throw std::invalid_argument("server URL port is not a number in 1..65535");
+        ep.port = u.port_number();
+    } else {
+        ep.port = default_port;
+    }
+    std::string path(u.encoded_path());
+    while (!path.empty() && path.back() == '/')
+        path.pop_back();
+    if (!path.empty() && path.front() != '/')
+        throw std::invalid_argument("server URL path must be absolute");
+    ep.path_prefix = path;
+
+    std::string host_lit = ep.host_is_ipv6 ? "[" + ep.host + "]" : ep.host;
+    ep.server = host_lit + ":" + std::to_string(ep.port);
+    ep.origin = scheme + "://" + ep.server;
+    ep.host_header = ep.port == default_port ? host_lit : ep.server;
+    return ep;
+}
+
+std::string_view method_of(operation_kind op) noexcept
+{
+    switch (op) {
+    case operation_kind::list_tasks: return "GET";
+    case operation_kind::start_all:
+    case operation_kind::start_task: return "POST";
+    case operation_kind::stop_all:
+    case operation_kind::stop_task: return "DELETE";
+    }
+    return "GET";
+}
+
+request_templates::request_templates(const client_options& opts, const endpoint& ep)
+    : prefix_(ep.path_prefix), butler_target_(ep.path_prefix + "/butler")
+{
+    auto check = [](std::string_view value, const char* what) {
+        if (has_forbidden_header_chars(value))
+            throw std::invalid_argument(std::string("client_options.") + what + " contains CR, LF or NUL");
+    };
+    // The token's value never appears in the message.
+    check(opts.token, "token");
+    check(opts.client_identifier, "client_identifier");
+    check(opts.product, "product");
+    check(opts.version, "version");
+    check(opts.platform, "platform");
+    check(opts.platform_version, "platform_version");
+    check(opts.device, "device");
+    check(opts.model, "model");
+    check(opts.device_vendor, "device_vendor");
+    check(opts.device_name, "device_name");
+    check(opts.marketplace, "marketplace");
+
+    auto add = [this](std::string_view name, std::string_view value) {
+        common_.append(name).append(": ").append(value).append("\r\n");
+    };
+    add("Host", ep.host_header);
+    if (!opts.token.empty())
+        add("X-Plex-Token", opts.token);
+    add("X-Plex-Client-Identifier",
+        opts.client_identifier.empty() ? default_client_identifier(opts.product) : opts.client_identifier);
+    add("X-Plex-Product", opts.product);
+    add("X-Plex-Version", opts.version.empty() ? std::string_view(version_string) : std::string_view(opts.version));
+    auto add_opt = [&add](std::string_view name, const std::string& value) {
+        if (!value.empty())
+            add(name, value);
+    };
+    add_opt("X-Plex-Platform", opts.platform);
+    add_opt("X-Plex-Platform-Version", opts.platform_version);
+    add_opt("X-Plex-Device", opts.device);
+    add_opt("X-Plex-Model", opts.model);
+    add_opt("X-Plex-Device-Vendor", opts.device_vendor);
+    add_opt("X-Plex-Device-Name", opts.device_name);
+    add_opt("X-Plex-Marketplace", opts.marketplace);
+    add("User-Agent", std::string("plexbutler/") + version_string);
+
+    list_ = "GET " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_list) + "\r\n";
+    start_all_ = "POST " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) +
+                 "Content-Length: 0\r\n\r\n";
+    stop_all_ = "DELETE " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) +
+                "Content-Length: 0\r\n\r\n";
+}
+
+const std::string& request_templates::fixed(operation_kind op) const noexcept
+{
+    switch (op) {
+    case operation_kind::start_all: return start_all_;
+    case operation_kind::stop_all: return stop_all_;
+    default: return list_;
+    }
+}
+
+std::string request_templates::target(operation_kind op, std::string_view name) const
+{
+    if (op != operation_kind::start_task && op != operation_kind::stop_task)
+        return butler_target_;
+    // One percent-encoded segment, built by Boost.URL.
+    boost::urls::url u;
+    u.set_encoded_path(butler_target_);
+    u.segments().push_back(name);
+    return std::string(u.encoded_path());
+}
+
+std::string request_templates::request_line(operation_kind op, std::string_view name) const
+{
+    std::string line(method_of(op));
+    line += ' ';
+    line += target(op, name);
+    return line;
+}
+
+void request_templates::render_task(std::string& out, operation_kind op, std::string_view name) const
+{
+    out.clear();
+    out.append(method_of(op)).append(" ").append(target(op, name)).append(" HTTP/1.1\r\n");
+    out.append(common_).append(accept_task).append("Content-Length: 0\r\n\r\n");
+}
+
+} // namespace plexbutler::detail

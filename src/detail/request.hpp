@@ -1,0 +1,69 @@
+#ifndef PLEXBUTLER_DETAIL_REQUEST_HPP
+#define PLEXBUTLER_DETAIL_REQUEST_HPP
+
+// Server address parsing (Boost.URL) and request rendering: the constant header
+// block is rendered once; per request only the request line varies.
+
+#include "detail/classify.hpp"
+
+#include <plexbutler/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace plexbutler::detail {
+
+/// Where requests go, parsed once from the options.
+struct endpoint {
+    bool https = false;
+    std::string host;        ///< Host name or address, IPv6 without brackets.
+    bool host_is_ip = false; ///< True for IPv4/IPv6 literals (no SNI, no resolution).
+    bool host_is_ipv6 = false;
+    std::uint16_t port = 0;
+    std::string path_prefix; ///< Encoded path prefix without trailing `/` (empty or like `/plex`).
+    std::string origin;      ///< `scheme://host:port`.
+    std::string server;      ///< `host:port` with IPv6 in brackets (diagnostics).
+    std::string host_header; ///< `Host` value: port only when not the scheme default.
+};
+
+/// Parses `server_url` or the templated fields. @throws std::invalid_argument.
+endpoint parse_endpoint(const client_options& opts);
+
+/// True when `value` contains CR, LF or NUL.
+bool has_forbidden_header_chars(std::string_view value) noexcept;
+
+/// The pre-rendered requests of one client.
+class request_templates {
+public:
+    /// Validates the header values and renders the constant parts. @throws std::invalid_argument.
+    request_templates(const client_options& opts, const endpoint& ep);
+
+    /// The full request bytes of list/start-all/stop-all (constant).
+    const std::string& fixed(operation_kind op) const noexcept;
+
+    /// Renders the request of start/stop of one task into `out` (reusing its capacity).
+    void render_task(std::string& out, operation_kind op, std::string_view name) const;
+
+    /// The request target of `op` (`/butler` or `/butler/Name`, with prefix), for diagnostics.
+    std::string target(operation_kind op, std::string_view name = {}) const;
+
+    /// `GET /butler` etc. for diagnostics and logs.
+    std::string request_line(operation_kind op, std::string_view name = {}) const;
+
+    /// The header block common to all requests (for tests).
+    const std::string& common_headers() const noexcept { return common_; }
+
+private:
+    std::string prefix_;
+    std::string butler_target_;
+    std::string common_;
+    std::string list_, start_all_, stop_all_;
+};
+
+/// The HTTP method of an operation.
+std::string_view method_of(operation_kind op) noexcept;
+
+} // namespace plexbutler::detail
+
+#endif
