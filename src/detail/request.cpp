@@ -78,9 +78,16 @@ endpoint parse_endpoint(const client_options& opts)
     }
     const std::uint16_t default_port = ep.https ? 443 : 80;
     if (u.has_port()) {
-        if (u.port().empty() || u.port_number() == 0)
+        const auto digits = u.port();
+        unsigned long value = 0;
+        for (char ch : digits) {
+            value = value * 10 + static_cast<unsigned long>(ch - '0');
+            if (value > 65535)
+                break;
+        }
+        if (digits.empty() || value == 0 || value > 65535)
             throw std::invalid_argument("server URL port is not a number in 1..65535");
-        ep.port = u.port_number();
+        ep.port = static_cast<std::uint16_t>(value);
     } else {
         ep.port = default_port;
     }

@@ -1,0 +1,115 @@
+// Unit tests of request rendering: exact bytes, header validation, token placement.
+#include "detail/request.hpp"
+
+#include <plexbutler/client.hpp>
+#include <plexbutler/version.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace plexbutler;
+using namespace plexbutler::detail;
+
+TEST_CASE("request: exact bytes of every operation", "[request]")
+{
+    client_options o;
+    o.server_url = "http://127.0.0.1:32400";
+    o.token = "tok-123";
+    o.client_identifier = "cid";
+    auto ep = parse_endpoint(o);
+    request_templates t(o, ep);
+    const std::string common = std::string("Host: 127.0.0.1:32400\r\n"
+                                           "X-Plex-Token: tok-123\r\n"
+                                           "X-Plex-Client-Identifier: cid\r\n"
+                                           "X-Plex-Product: plexbutler\r\n"
+                                           "X-Plex-Version: ") +
+                               version_string + "\r\nUser-Agent: plexbutler/" + version_string + "\r\n";
+    CHECK(t.common_headers() == common);
+    CHECK(t.fixed(operation_kind::list_tasks) ==
+          "GET /butler HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
+    const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
+    CHECK(t.fixed(operation_kind::start_all) == "POST /butler HTTP/1.1\r\n" + common + task_accept);
+    CHECK(t.fixed(operation_kind::stop_all) == "DELETE /butler HTTP/1.1\r\n" + common + task_accept);
+    std::string out;
+    t.render_task(out, operation_kind::start_task, "BackupDatabase");
+    CHECK(out == "POST /butler/BackupDatabase HTTP/1.1\r\n" + common + task_accept);
+    t.render_task(out, operation_kind::stop_task, "RefreshLibraries");
+    CHECK(out == "DELETE /butler/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
+    CHECK(t.request_line(operation_kind::start_task, "X") == "POST /butler/X");
+    // The token is a header, never part of the target.
+    CHECK(out.substr(0, out.find("\r\n")).find("tok-123") == std::string::npos);
+    CHECK(out.find("Accept-Encoding") == std::string::npos);
+}
+
+TEST_CASE("request: prefix, optional headers, empty token", "[request]")
+{
+    client_options o;
+    o.server_url = "https://example.net/plex";
+    o.platform = "Linux";
+    o.device_name = "box";
+    o.version = "9.9";
+    auto ep = parse_endpoint(o);
+    request_templates t(o, ep);
+    const auto& list = t.fixed(operation_kind::list_tasks);
+    CHECK(list.rfind("GET /plex/butler HTTP/1.1\r\nHost: example.net\r\n", 0) == 0);
+    CHECK(list.find("X-Plex-Token") == std::string::npos);
+    CHECK(list.find("X-Plex-Platform: Linux\r\n") != std::string::npos);
+    CHECK(list.find("X-Plex-Device-Name: box\r\n") != std::string::npos);
+    CHECK(list.find("X-Plex-Version: 9.9\r\n") != std::string::npos);
+    CHECK(list.find("X-Plex-Device:") == std::string::npos);
+    CHECK(list.find("X-Plex-Client-Identifier: " + default_client_identifier("plexbutler") + "\r\n") !=
+          std::string::npos);
+    CHECK(t.target(operation_kind::stop_task, "Name") == "/plex/butler/Name");
+}
+
+TEST_CASE("request: task names become one percent-encoded segment", "[request]")
+{
+    client_options o;
+    o.server_url = "http://h:1";
+    auto ep = parse_endpoint(o);
+    request_templates t(o, ep);
+    // task_name already forbids these, but the URL layer encodes anyway.
+    CHECK(t.target(operation_kind::start_task, "a/b c") == "/butler/a%2Fb%20c");
+}
+
+TEST_CASE("request: CR, LF and NUL in header values are rejected without echoing the token", "[request]")
+{
+    boost::asio::io_context ctx;
+    for (std::string bad : {std::string("sec\r\nret"), std::string("sec\nret"), std::string("sec\0ret", 7)}) {
+        client_options o;
+        o.server_url = "http://127.0.0.1:1";
+        o.token = bad;
+        try {
+            client c(ctx, o);
+            FAIL("accepted a bad token");
+        } catch (const std::invalid_argument& e) {
+            CHECK(std::string(e.what()).find("sec") == std::string::npos);
+            CHECK(std::string(e.what()).find("token") != std::string::npos);
+        }
+        client_options p;
+        p.server_url = "http://127.0.0.1:1";
+        p.product = bad;
+        CHECK_THROWS_AS(client(ctx, p), std::invalid_argument);
+        p = {};
+        p.device = bad;
+        CHECK_THROWS_AS(client(ctx, p), std::invalid_argument);
+        p = {};
+        p.client_identifier = bad;
+        CHECK_THROWS_AS(client(ctx, p), std::invalid_argument);
+    }
+}
+
+TEST_CASE("request: default client identifier is stable and UUID-shaped", "[request]")
+{
+    auto a = default_client_identifier("plexbutler");
+    CHECK(a == default_client_identifier("plexbutler"));
+    CHECK(a != default_client_identifier("other"));
+    REQUIRE(a.size() == 36);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            CHECK(a[i] == '-');
+        else
+            CHECK(std::isxdigit(static_cast<unsigned char>(a[i])));
+    }
+}
