@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <string_view>
 #include <fcntl.h>
 #include <poll.h>
+#include <random>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -236,6 +238,35 @@ process_result run_process(const std::string& executable, const std::vector<std:
     r.err = child.err();
     r.timed_out = child.timed_out();
     return r;
+}
+
+std::string wait_for_listening(child_process& p, std::chrono::milliseconds timeout)
+{
+    constexpr std::string_view prefix = "listening on ";
+    auto deadline = clock_type::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0)
+            return {};
+        auto line = p.read_line(left);
+        if (!line)
+            return {};
+        if (line->compare(0, prefix.size(), prefix) == 0)
+            return line->substr(prefix.size());
+    }
+}
+
+std::string random_hex(std::size_t chars)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    std::random_device rd;
+    std::string out;
+    while (out.size() < chars) {
+        auto v = rd();
+        for (int i = 0; i < 8 && out.size() < chars; ++i, v >>= 4)
+            out += hex[v & 0xf];
+    }
+    return out;
 }
 
 } // namespace plexbutler::test

@@ -90,6 +90,13 @@ process_result run_process(const std::string& executable, const std::vector<std:
                            const process_options& opts = {},
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// @brief Reads stdout lines of `p` until one starts with `listening on ` and returns the rest
+/// (the URL printed by `plexbutler-emulator`), or an empty string on timeout or end of output.
+std::string wait_for_listening(child_process& p, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+/// @brief A random lowercase hex string of `chars` characters (for tokens in tests).
+std::string random_hex(std::size_t chars = 32);
+
 } // namespace plexbutler::test
 
 #endif

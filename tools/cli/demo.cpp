@@ -155,7 +155,12 @@ private:
     {
         std::string call = std::string(op) + "(\"" + escape_for_terminal(task) + "\")";
         auto begin = clock::now();
-        auto r = start ? co_await client_.try_start_task(task) : co_await client_.try_stop_task(task);
+        // Not a conditional expression: g++ 12 destroys the result twice for `c ? co_await a : co_await b`.
+        result<task_response> r = failure{};
+        if (start)
+            r = co_await client_.try_start_task(task);
+        else
+            r = co_await client_.try_stop_task(task);
         auto latency = clock::now() - begin;
         report(n, call, r, latency, expected);
     }
@@ -163,7 +168,11 @@ private:
     asio::awaitable<void> all_tasks(int n, bool start)
     {
         auto begin = clock::now();
-        auto r = start ? co_await client_.try_start_all_tasks() : co_await client_.try_stop_all_tasks();
+        result<task_response> r = failure{};
+        if (start)
+            r = co_await client_.try_start_all_tasks();
+        else
+            r = co_await client_.try_stop_all_tasks();
         auto latency = clock::now() - begin;
         report(n, start ? "start_all_tasks()" : "stop_all_tasks()", r, latency,
                start ? task_outcome::started : task_outcome::stopped);
@@ -216,9 +225,13 @@ private:
             for (const auto& line : *set)
                 if (line.find(token_) != std::string::npos || line.find(wrong_token_) != std::string::npos)
                     ++leaks;
+        auto count = [](std::size_t n, const char* what) {
+            return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+        };
         std::cout << "\nToken redaction: the emulator token (" << token_.size() << " characters, shown as "
-                  << redact(token_, token_) << ") appears in " << leaks << " of " << lines.size()
-                  << " client log lines and " << messages_.size() << " error messages.\n";
+                  << redact(token_, token_) << ") and the wrong token appear in " << leaks << " of "
+                  << count(lines.size(), "client log line") << " and " << count(messages_.size(), "error message")
+                  << ".\n";
         std::cout << "  redact(\"GET /butler?X-Plex-Token=...\", token) = \""
                   << redact("GET /butler?X-Plex-Token=" + token_, token_) << "\"\n";
         if (leaks != 0)
