@@ -1,0 +1,128 @@
+// Runs the example programs against the emulator executable: they compile, run and print
+// what their comments promise.
+#include "support/process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <memory>
+
+using namespace std::chrono_literals;
+using namespace plexbutler::test;
+
+namespace {
+
+const std::string examples_dir = PLEXBUTLER_BINARY_DIR "/examples/";
+const std::string emulator_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler-emulator";
+
+struct emulator {
+    emulator()
+        : proc(std::make_unique<child_process>(
+              emulator_exe, std::vector<std::string>{"--listen", "127.0.0.1:0", "--token", token, "--quiet",
+                                                     "--window", "00:00-00:00", "--task-duration-ms", "60000"})),
+          url(wait_for_listening(*proc))
+    {
+        REQUIRE_FALSE(url.empty());
+    }
+    ~emulator() { proc->signal(SIGTERM); }
+
+    std::string token = random_hex(32);
+    std::unique_ptr<child_process> proc;
+    std::string url;
+};
+
+process_options with_token(const std::string& token)
+{
+    process_options o;
+    o.env = {{"PLEX_TOKEN", token}};
+    o.unset_env = {"PLEX_SERVER_URL"};
+    return o;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
+        ++n;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("list_tasks lists the tasks, disabled ones marked", "[examples]")
+{
+    emulator e;
+    auto r = run_process(examples_dir + "list_tasks", {e.url}, with_token(e.token), 30s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("BackupDatabase\n") != std::string::npos);
+    CHECK(r.out.find("AutomaticUpdates (disabled)\n") != std::string::npos);
+
+    // The URL can also come from PLEX_SERVER_URL.
+    process_options env_only;
+    env_only.env = {{"PLEX_TOKEN", e.token}, {"PLEX_SERVER_URL", e.url}};
+    CHECK(run_process(examples_dir + "list_tasks", {}, env_only, 30s).out == r.out);
+}
+
+TEST_CASE("list_tasks reports a failure without the token", "[examples]")
+{
+    emulator e;
+    auto r = run_process(examples_dir + "list_tasks", {e.url}, with_token("wrong-" + e.token.substr(0, 8)), 30s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("error: ", 0) == 0);
+    CHECK(r.err.find("wrong-") == std::string::npos);
+}
+
+TEST_CASE("start_task switches on outcomes and errors", "[examples]")
+{
+    emulator e;
+    auto start = [&](const std::string& task) {
+        return run_process(examples_dir + "start_task", {task, e.url}, with_token(e.token), 30s);
+    };
+    auto first = start("BackupDatabase");
+    CHECK(first.exit_code == 0);
+    CHECK(first.out == "BackupDatabase: started\n");
+    auto second = start("BackupDatabase");
+    CHECK(second.exit_code == 0);
+    CHECK(second.out == "BackupDatabase: was already running\n");
+    auto unknown = start("NoSuchTask");
+    CHECK(unknown.exit_code == 1);
+    CHECK(unknown.err == "NoSuchTask: no such task on this server\n");
+}
+
+TEST_CASE("poll_daemon --iterations polls every server and stops cleanly", "[examples]")
+{
+    emulator a;
+    emulator b;
+    process_options opts = with_token(a.token); // b has another token: its polls fail, the daemon goes on
+    auto r = run_process(examples_dir + "poll_daemon", {"--iterations", "2", "--interval-ms", "50", a.url, b.url}, opts,
+                         60s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(occurrences(r.out, " poll 1: ") == 2);
+    CHECK(occurrences(r.out, " poll 2: ") == 2);
+    CHECK(occurrences(r.out, " poll 3: ") == 0);
+    CHECK(occurrences(r.out, " tasks, ") == 2);      // server a answered both polls
+    CHECK(occurrences(r.out, ": error: ") == 2);     // server b refused both (wrong token)
+    CHECK(r.out.find("unauthorized") != std::string::npos);
+    CHECK(r.out.find(a.token) == std::string::npos);
+    CHECK(r.out.find("poll_daemon: stopped cleanly\n") != std::string::npos);
+}
+
+TEST_CASE("poll_daemon shuts down cleanly on SIGTERM", "[examples]")
+{
+    emulator e;
+    child_process p(examples_dir + "poll_daemon", {"--interval-ms", "60000", e.url}, with_token(e.token));
+    std::optional<std::string> line;
+    do {
+        line = p.read_line(20s);
+    } while (line && line->find(" poll 1: ") == std::string::npos);
+    REQUIRE(line.has_value());
+    p.signal(SIGTERM);
+    // The 60 s timer must be cancelled, not waited for.
+    CHECK(p.wait(30s) == 0);
+    CHECK(p.out().find("signal 15, shutting down") != std::string::npos);
+    CHECK(p.out().find("poll_daemon: stopped cleanly\n") != std::string::npos);
+}
