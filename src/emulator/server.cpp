@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -54,7 +55,9 @@ constexpr std::chrono::seconds linger_time{2};
 
 std::string format_number(double d) {
     if (d == static_cast<double>(static_cast<long long>(d))) return std::to_string(static_cast<long long>(d));
-    return boost::json::serialize(boost::json::value(d));
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d); // shortest round-trip form, e.g. 0.5
+    return std::string(buf, r.ptr);
 }
 
 void append_xml_attribute(std::string& out, std::string_view name, std::string_view value) {
