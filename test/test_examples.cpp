@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 using namespace std::chrono_literals;
 using namespace plexbutler::test;
@@ -125,4 +127,35 @@ TEST_CASE("poll_daemon shuts down cleanly on SIGTERM", "[examples]")
     CHECK(p.wait(30s) == 0);
     CHECK(p.out().find("signal 15, shutting down") != std::string::npos);
     CHECK(p.out().find("poll_daemon: stopped cleanly\n") != std::string::npos);
+}
+
+namespace {
+
+std::string read_text(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("the README's library snippet is literally part of examples/list_tasks.cpp", "[examples][docs]")
+{
+    const std::string root = PLEXBUTLER_TEST_FIXTURES "/../../";
+    auto readme = read_text(root + "README.md");
+    auto example = read_text(root + "examples/list_tasks.cpp");
+    REQUIRE_FALSE(example.empty());
+    auto section = readme.find("## The library in ten lines");
+    REQUIRE(section != std::string::npos);
+    auto open = readme.find("```cpp\n", section);
+    REQUIRE(open != std::string::npos);
+    open += 7;
+    auto close = readme.find("```", open);
+    REQUIRE(close != std::string::npos);
+    std::string snippet = readme.substr(open, close - open);
+    CHECK(snippet.size() > 200);
+    CHECK(snippet.find("co_await client.get_butler_tasks()") != std::string::npos);
+    CHECK(example.find(snippet) != std::string::npos);
 }
