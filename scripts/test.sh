@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # stage functions are called indirectly
+# The whole plexbutler test suite, as CI runs it:
+#   1. deps   install missing Debian packages (scripts/install-deps.sh)
+#   2. ci     g++ build with warnings as errors, full CTest suite
+#   3. asan   g++ ASan+UBSan build, full CTest suite with leak detection
+#   4. tsan   g++ TSan build of the test binaries that have [stress] test cases, those cases only
+#   5. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
+# Every stage runs even when an earlier one failed (except deps); the exit status is
+# non-zero when any stage failed. Environment:
+#   PLEXBUTLER_JOBS           parallel build/test jobs (default 2)
+#   PLEXBUTLER_STAGES         space-separated subset of stages to run (default: all)
+#   PLEXBUTLER_FUZZ_SECONDS   seconds per fuzz target (default 30)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs=${PLEXBUTLER_JOBS:-2}
+fuzz_seconds=${PLEXBUTLER_FUZZ_SECONDS:-30}
+stages=${PLEXBUTLER_STAGES:-"deps ci asan tsan fuzz"}
+summary=()
+failed=0
+
+banner() { printf '\n========== %s ==========\n' "$*"; }
+
+# configure_and_build PRESET [TARGET...]: configure the preset and build the targets (default: all).
+configure_and_build() {
+  local preset=$1
+  shift
+  cmake --preset "$preset"
+  if [[ $# -gt 0 ]]; then
+    cmake --build --preset "$preset" -j "$jobs" --target "$@"
+  else
+    cmake --build --preset "$preset" -j "$jobs"
+  fi
+}
+
+# run_ctest PRESET: the preset's CTest run; its log is kept for the final summary.
+run_ctest() {
+  local preset=$1
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "build/$preset/ctest.log"
+}
+
+stage_deps() {
+  scripts/install-deps.sh
+}
+
+stage_ci() {
+  configure_and_build ci
+  run_ctest ci
+}
+
+stage_asan() {
+  configure_and_build asan
+  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_ctest asan
+}
+
+# Test binaries (names) whose sources have a test case tagged [stress].
+stress_binaries() {
+  grep -l '\[stress\]' test/test_*.cpp 2>/dev/null | xargs -r -n1 basename | sed 's/\.cpp$//' || true
+}
+
+stage_tsan() {
+  local binaries
+  binaries=$(stress_binaries)
+  if [[ -z "$binaries" ]]; then
+    echo "tsan: no test case is tagged [stress]; nothing to run"
+    return 0
+  fi
+  # shellcheck disable=SC2086 # one target per word
+  configure_and_build tsan $binaries
+  local rc=0 bin
+  for bin in $binaries; do
+    echo "tsan: build/tsan/test/$bin [stress]"
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "build/tsan/test/$bin" '[stress]' || rc=1
+  done
+  return "$rc"
+}
+
+stage_fuzz() {
+  if [[ ! -f test/fuzz/CMakeLists.txt ]]; then
+    echo "fuzz: test/fuzz/CMakeLists.txt does not exist; nothing to run"
+    return 0
+  fi
+  cmake --preset fuzz
+  # The Ninja generator's per-directory target builds only what test/fuzz defines.
+  cmake --build --preset fuzz -j "$jobs" --target test/fuzz/all
+  local rc=0 target name corpus work ran=0
+  for target in build/fuzz/test/fuzz/*; do
+    [[ -f "$target" && -x "$target" ]] || continue
+    name=$(basename "$target")
+    work="build/fuzz/corpus-work/$name"
+    rm -rf "$work"
+    mkdir -p "$work"
+    corpus="test/fuzz/corpus/$name"
+    if [[ -d "$corpus" ]]; then
+      cp -r "$corpus/." "$work/"
+    fi
+    echo "fuzz: $name for ${fuzz_seconds}s"
+    "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" || rc=1
+    ran=$((ran + 1))
+  done
+  echo "fuzz: ran $ran target(s)"
+  return "$rc"
+}
+
+run_stage() {
+  local name=$1 start rc
+  banner "stage $name"
+  start=$(date +%s)
+  ( set -e; "stage_$name" )
+  rc=$?
+  local seconds=$(( $(date +%s) - start ))
+  if [[ $rc -eq 0 ]]; then
+    summary+=("$(printf '%-5s passed  (%ds)' "$name" "$seconds")")
+  else
+    summary+=("$(printf '%-5s FAILED  (%ds, exit %d)' "$name" "$seconds" "$rc")")
+    failed=1
+  fi
+  return "$rc"
+}
+
+for stage in $stages; do
+  if ! declare -F "stage_$stage" >/dev/null; then
+    echo "unknown stage: $stage" >&2
+    exit 2
+  fi
+  # Not in a conditional context: set -e must stay effective inside the stage's subshell.
+  set +e
+  run_stage "$stage"
+  rc=$?
+  set -e
+  if [[ $rc -ne 0 && $stage == deps ]]; then
+    break # nothing can build without the packages
+  fi
+done
+
+banner "summary"
+for line in "${summary[@]}"; do
+  echo "$line"
+done
+for preset in ci asan; do
+  if [[ " $stages " == *" $preset "* && -f build/$preset/ctest.log ]]; then
+    echo "--- ctest ($preset):"
+    grep -E 'tests passed|tests failed|The following tests FAILED|\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\(Subprocess aborted\)' \
+      "build/$preset/ctest.log" || true
+  fi
+done
+exit "$failed"
