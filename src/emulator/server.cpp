@@ -3,6 +3,7 @@
 #include <plexbutler/emulator/tls.hpp>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -446,6 +447,9 @@ public:
         }
     }
 
+    /// @brief The executor all of this connection's handlers run on.
+    asio::any_io_executor get_executor() { return stream_.get_executor(); }
+
     void close_from_server() override {
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
     }
@@ -496,7 +500,7 @@ private:
                                 (srv_.opts_.close_after != 0 && responses_ >= srv_.opts_.close_after);
         const auto a = srv_.handle(*parser_, must_close, out_);
         if (a.latency_applies && srv_.opts_.latency.count() > 0) {
-            deadline_ = std::chrono::steady_clock::time_point::max();
+            arm(srv_.opts_.latency + srv_.opts_.request_timeout);
             latency_timer_.expires_after(srv_.opts_.latency);
             latency_timer_.async_wait([self = this->shared_from_this(), bytes = a.bytes, must_close](error_code e) {
                 if (e || self->closed_) return self->close();
@@ -521,6 +525,8 @@ private:
     /// last response into a TCP reset before the peer has read it.
     void graceful_close() {
         arm(linger_time);
+        watch(); // the pending watch may be set for a later deadline: replace it
+
         if constexpr (is_tls) {
             stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->close(); });
         } else {
@@ -675,15 +681,24 @@ void server_core::start_accept() {
                            }));
 }
 
+namespace {
+template <class Session>
+void start_session(std::shared_ptr<Session> s) {
+    // Start on the connection's own executor (its strand with several threads), not the acceptor's.
+    auto ex = s->get_executor();
+    asio::dispatch(ex, [s = std::move(s)] { s->run(); });
+}
+} // namespace
+
 void server_core::on_accept(error_code ec, tcp::socket socket) {
     if (stopping_) return;
     if (!ec) {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         if (ssl_) {
-            std::make_shared<session<ssl::stream<tcp::socket>>>(*this, std::move(socket), *ssl_)->run();
+            start_session(std::make_shared<session<ssl::stream<tcp::socket>>>(*this, std::move(socket), *ssl_));
         } else {
-            std::make_shared<session<tcp::socket>>(*this, std::move(socket))->run();
+            start_session(std::make_shared<session<tcp::socket>>(*this, std::move(socket)));
         }
     } else if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
         return;
