@@ -105,7 +105,7 @@ TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]") {
     }
 }
 
-TEST_CASE("--tasks loads a catalogue; a malformed one is rejected", "[emulator][process]") {
+TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]") {
     const auto dir = std::filesystem::temp_directory_path();
     const auto good = dir / ("plexbutler-tasks-good-" + std::to_string(::getpid()) + ".json");
     const auto bad = dir / ("plexbutler-tasks-bad-" + std::to_string(::getpid()) + ".json");
@@ -127,7 +127,7 @@ TEST_CASE("--tasks loads a catalogue; a malformed one is rejected", "[emulator][
     std::filesystem::remove(bad);
 }
 
-TEST_CASE("--help documents every flag", "[emulator][process]") {
+TEST_CASE("the help text documents every flag", "[emulator][process]") {
     const auto r = run_process(emulator, {"--help"}, {}, 20s);
     CHECK(r.exit_code == 0);
     for (const char* flag : {"--listen", "--token", "--threads", "--tasks", "--window", "--task-duration-ms",
