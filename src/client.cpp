@@ -482,8 +482,11 @@ private:
             }
             if (ec) {
                 const bool got_some = c.parser && c.parser->got_some();
+                const unsigned status = c.sink.status;
                 c.parser.reset();
-                release(l.slot, false); // never reuse after an error, cancellation or partial read
+                // Never reuse after an error, cancellation or partial read. The release may run
+                // inline and destroy the connection: `c` is not touched after it.
+                release(l.slot, false);
                 if (reused && !got_some && is_stale_connection_error(ec) && !stale_retried &&
                     !is_cancelled(co_await asio::this_coro::cancellation_state)) {
                     stale_retried = true;
@@ -506,7 +509,7 @@ private:
                     break;
                 default: msg = printable(ec.message()); break;
                 }
-                co_return fail(e, op, name, std::move(msg), c.sink.status);
+                co_return fail(e, op, name, std::move(msg), status);
             }
             // Complete response: keep the connection only for a clean HTTP/1.1 keep-alive exchange.
             const bool reusable = c.parser->keep_alive() && c.sink.version == 11 && c.buffer.size() == 0 &&
