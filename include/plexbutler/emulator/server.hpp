@@ -63,6 +63,9 @@ public:
     /// @brief The base URL, e.g. `http://127.0.0.1:41234` or `https://[::1]:41234`.
     std::string url() const;
     /// @brief Stops accepting, closes connections gracefully and joins the threads. Idempotent.
+    ///
+    /// Waits up to 2 s for connections to close, then stops the remaining work. Must not be
+    /// called from one of the server's own threads (it joins them).
     void stop();
 
     /// @brief Total requests answered since start.
