@@ -645,3 +645,16 @@ TEST_CASE("several server threads", "[emulator][http]") {
     CHECK(srv.requests_served() == 204);
     CHECK(state_of(srv.port(), "BackupDatabase") == "running");
 }
+
+TEST_CASE("latency longer than the request timeout still answers, and idle timeouts still apply after it",
+          "[emulator][http]") {
+    auto o = base_options();
+    o.latency = 400ms;
+    o.request_timeout = 300ms;
+    server srv(o);
+    connection c(srv.port());
+    CHECK(c.request(http::verb::get, "/butler", token_json).result_int() == 200);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.closed_by_server(2500ms));
+    CHECK(std::chrono::steady_clock::now() - t0 < 2000ms);
+}
