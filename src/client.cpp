@@ -60,7 +60,8 @@ bool is_cancelled(const asio::cancellation_state& st) { return st.cancelled() !=
 
 } // namespace
 
-/// A queued checkout; lives in the waiting coroutine's frame, touched only on the pool strand.
+/// A queued checkout; lives in the waiting coroutine's frame (as `std::optional<waiter>`,
+/// whose address is the waiter id), touched only on the pool strand.
 struct waiter {
     explicit waiter(const asio::strand<asio::any_io_executor>& s) : timer(s) {}
     asio::steady_timer timer;      // expiry = the request deadline; cancelled to wake the waiter
@@ -97,6 +98,8 @@ public:
 
     // ---- the operations ------------------------------------------------------------------------
 
+    // One coroutine frame for the whole operation (retry policy, pool checkout, stale
+    // keep-alive retry, write, read, decode): nested frames would defeat Asio's frame recycling.
     template <class Content>
     asio::awaitable<result<response<Content>>> run(operation_kind op, std::string_view name, call_options co)
     {
@@ -108,16 +111,154 @@ public:
         }
         const auto timeout = co.timeout ? *co.timeout : opts_.request_timeout;
         const auto start = pool_clock::now();
+        std::optional<waiter> w; // its address is this operation's waiter id in the pool queue
+        const auto waiter_id = reinterpret_cast<std::uintptr_t>(&w);
         for (unsigned attempts = 1;; ++attempts) {
+            const auto deadline = timeout.count() > 0 ? pool_clock::now() + timeout : pool_clock::time_point::max();
             attempt_info info;
-            auto r = co_await attempt<Content>(op, name, timeout, info);
+            std::optional<result<response<Content>>> out;
+            bool stale_retried = false;
+            while (!out) {
+                // ---- checkout, on the pool strand ----
+                lease l;
+                if (shut_down_.load(std::memory_order_relaxed)) {
+                    l.ec = error::client_shut_down;
+                } else {
+                    co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
+                    auto d = state_.checkout(waiter_id, pool_clock::now());
+                    publish_stats();
+                    using k = checkout_decision::kind;
+                    switch (d.what) {
+                    case k::use_idle: l = lease{{}, d.slot, false}; break;
+                    case k::open_new: l = lease{{}, d.slot, true}; break;
+                    case k::too_many_waiters: l.ec = error::too_many_waiters; break;
+                    case k::shut_down: l.ec = error::client_shut_down; break;
+                    case k::wait: {
+                        w.emplace(strand_);
+                        w->timer.expires_at(deadline);
+                        error_code ec;
+                        co_await w->timer.async_wait(
+                            asio::bind_executor(strand_, asio::redirect_error(asio::use_awaitable, ec)));
+                        // Back on the strand: a grant wins over a concurrent expiry or cancellation.
+                        if (w->granted) {
+                            l = lease{{}, w->granted->slot, w->granted->needs_connect};
+                        } else if (w->shut_down) {
+                            l.ec = error::cancelled;
+                        } else {
+                            state_.cancel_waiter(waiter_id);
+                            publish_stats();
+                            l.ec = ec ? error_code(error::cancelled) : error_code(error::timeout);
+                        }
+                        w.reset();
+                        break;
+                    }
+                    }
+                    if (l.ec)
+                        co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
+                }
+                if (l.ec) {
+                    std::string msg = l.ec == error::timeout ? "after " + std::to_string(to_ms(timeout)) +
+                                                                  " ms waiting for a connection to " + ep_.server
+                                      : l.ec == error::too_many_waiters ? "too many operations waiting for a connection"
+                                      : l.ec == error::client_shut_down ? "client shut down"
+                                                                        : "cancelled while waiting for a connection";
+                    out = fail(static_cast<error>(l.ec.value()), op, name, std::move(msg));
+                    break;
+                }
+                if (is_cancelled(co_await asio::this_coro::cancellation_state)) {
+                    release(l.slot, !l.needs_connect);
+                    co_await asio::post(asio::use_awaitable);
+                    out = fail(error::cancelled, op, name, "cancelled");
+                    break;
+                }
+
+                // ---- connect when the slot is empty ----
+                if (l.needs_connect) {
+                    conns_[l.slot] = std::make_unique<connection>(ex_, tls_.get());
+                    created_.fetch_add(1, std::memory_order_relaxed);
+                    std::string msg;
+                    auto ec = co_await connect(*conns_[l.slot], deadline, msg);
+                    if (ec) {
+                        release(l.slot, false);
+                        out = fail(static_cast<error>(ec.value()), op, name, std::move(msg));
+                        break;
+                    }
+                }
+                connection& c = *conns_[l.slot];
+                const bool reused = c.served > 0;
+
+                // ---- write the request, read the response ----
+                const std::string* bytes = &req_.fixed(op);
+                if (op == operation_kind::start_task || op == operation_kind::stop_task) {
+                    req_.render_task(c.request, op, name);
+                    bytes = &c.request;
+                }
+                if (opts_.logger)
+                    log(log_level::debug, "-> " + req_.request_line(op, name) + " (" + ep_.server + ")");
+                if (timeout.count() > 0)
+                    c.tcp().expires_at(deadline); // one deadline for write + read: a dripping server is cut
+                else
+                    c.tcp().expires_never();
+                error_code ec;
+                if (c.tls)
+                    co_await asio::async_write(*c.tls, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, ec));
+                else
+                    co_await asio::async_write(*c.plain, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, ec));
+                if (!ec) {
+                    c.sink.clear();
+                    c.parser.emplace(c.sink);
+                    c.parser->header_limit(
+                        static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
+                    c.parser->body_limit(opts_.max_body_bytes);
+                    if (c.tls)
+                        co_await http::async_read(*c.tls, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, ec));
+                    else
+                        co_await http::async_read(*c.plain, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, ec));
+                }
+                if (ec) {
+                    const bool got_some = c.parser && c.parser->got_some();
+                    const unsigned status = c.sink.status;
+                    c.parser.reset();
+                    // Never reuse after an error, cancellation or partial read. The release may run
+                    // inline and destroy the connection: `c` is not touched after it.
+                    release(l.slot, false);
+                    if (reused && !got_some && is_stale_connection_error(ec) && !stale_retried &&
+                        !is_cancelled(co_await asio::this_coro::cancellation_state)) {
+                        stale_retried = true;
+                        retried_.fetch_add(1, std::memory_order_relaxed);
+                        log(log_level::debug, "reused connection to " + ep_.server + " was closed; retrying on a new one");
+                        continue;
+                    }
+                    out = fail(map_transport_error(ec), op, name, transport_message(map_transport_error(ec), ec, timeout),
+                               status);
+                    break;
+                }
+                // Complete response: keep the connection only for a clean HTTP/1.1 keep-alive exchange.
+                const bool reusable = c.parser->keep_alive() && c.sink.version == 11 && c.buffer.size() == 0 &&
+                                      !shut_down_.load(std::memory_order_relaxed);
+                c.parser.reset();
+                ++c.served;
+                served_.fetch_add(1, std::memory_order_relaxed);
+                if (opts_.logger)
+                    log(log_level::debug, "<- HTTP/" + std::to_string(c.sink.version / 10) + "." +
+                                              std::to_string(c.sink.version % 10) + " " + std::to_string(c.sink.status) +
+                                              " " + printable(c.sink.reason) + " (" + req_.request_line(op, name) + ")");
+                info.status = c.sink.status;
+                if (!c.sink.retry_after.empty())
+                    info.retry_after = parse_retry_after(c.sink.retry_after);
+                out = interpret<Content>(op, name, c.sink);
+                release(l.slot, reusable);
+            }
+
+            // ---- retry policy ----
+            auto& r = *out;
             if (r || attempts >= policy.max_attempts)
-                co_return r;
+                co_return std::move(r);
             attempt_result ar{r.error().code, info.status, info.retry_after};
             auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(pool_clock::now() - start);
             auto d = decide_retry(policy, attempts, elapsed, ar, random_unit());
             if (!d.retry)
-                co_return r;
+                co_return std::move(r);
             log(log_level::info, "retrying " + r.error().diag.request_line + " in " + std::to_string(d.delay.count()) +
                                      " ms after: " + r.error().message());
             asio::steady_timer t(co_await asio::this_coro::executor);
@@ -222,43 +363,6 @@ private:
 
     // ---- pool (strand) -------------------------------------------------------------------------
 
-    // Runs the pool bookkeeping on the strand; the coroutine resumes on the strand
-    // and leaves it with its next I/O (or an explicit post on failure).
-    asio::awaitable<lease> checkout(pool_clock::time_point deadline)
-    {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        if (shut_down_.load(std::memory_order_relaxed))
-            co_return lease{error::client_shut_down};
-        co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
-        waiter w(strand_);
-        const auto id = reinterpret_cast<std::uintptr_t>(&w);
-        auto d = state_.checkout(id, pool_clock::now());
-        using k = checkout_decision::kind;
-        switch (d.what) {
-        case k::use_idle:
-            publish_stats();
-            co_return lease{{}, d.slot, false};
-        case k::open_new:
-            publish_stats();
-            co_return lease{{}, d.slot, true};
-        case k::too_many_waiters: co_return lease{error::too_many_waiters};
-        case k::shut_down: co_return lease{error::client_shut_down};
-        case k::wait: break;
-        }
-        publish_stats();
-        w.timer.expires_at(deadline);
-        error_code ec;
-        co_await w.timer.async_wait(asio::bind_executor(strand_, asio::redirect_error(asio::use_awaitable, ec)));
-        // Back on the strand: a grant wins over a concurrent expiry or cancellation.
-        if (w.granted)
-            co_return lease{{}, w.granted->slot, w.granted->needs_connect};
-        if (w.shut_down)
-            co_return lease{error::cancelled};
-        state_.cancel_waiter(id);
-        publish_stats();
-        co_return lease{ec ? error_code(error::cancelled) : error_code(error::timeout)};
-    }
-
     void release(std::size_t slot, bool reusable)
     {
         asio::dispatch(strand_, [self = shared_from_this(), slot, reusable] { self->do_release(slot, reusable); });
@@ -277,7 +381,7 @@ private:
 
     void wake(const grant& g)
     {
-        auto* w = reinterpret_cast<waiter*>(g.waiter);
+        auto& w = *reinterpret_cast<std::optional<waiter>*>(g.waiter);
         w->granted = g;
         w->timer.cancel();
     }
@@ -306,7 +410,7 @@ private:
     {
         auto a = state_.shutdown();
         for (auto id : a.failed_waiters) {
-            auto* w = reinterpret_cast<waiter*>(id);
+            auto& w = *reinterpret_cast<std::optional<waiter>*>(id);
             w->shut_down = true;
             w->timer.cancel();
         }
@@ -415,118 +519,16 @@ private:
         co_return error_code{};
     }
 
-    template <class Content>
-    asio::awaitable<result<response<Content>>> attempt(operation_kind op, std::string_view name,
-                                                       std::chrono::milliseconds timeout, attempt_info& info)
+    std::string transport_message(error e, const error_code& ec, std::chrono::milliseconds timeout) const
     {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        const auto deadline =
-            timeout.count() > 0 ? pool_clock::now() + timeout : pool_clock::time_point::max();
-        bool stale_retried = false;
-        for (;;) {
-            auto l = co_await checkout(deadline);
-            if (l.ec) {
-                co_await asio::post(asio::use_awaitable); // we may be on the pool strand: go home first
-                std::string msg = l.ec == error::timeout ? "after " + std::to_string(to_ms(timeout)) +
-                                                              " ms waiting for a connection to " + ep_.server
-                                  : l.ec == error::too_many_waiters ? "too many operations waiting for a connection"
-                                  : l.ec == error::client_shut_down ? "client shut down"
-                                                                    : "cancelled while waiting for a connection";
-                co_return fail(static_cast<error>(l.ec.value()), op, name, std::move(msg));
-            }
-            if (is_cancelled(co_await asio::this_coro::cancellation_state)) {
-                release(l.slot, !l.needs_connect);
-                co_await asio::post(asio::use_awaitable);
-                co_return fail(error::cancelled, op, name, "cancelled");
-            }
-            if (l.needs_connect) {
-                conns_[l.slot] = std::make_unique<connection>(ex_, tls_.get());
-                created_.fetch_add(1, std::memory_order_relaxed);
-            }
-            connection& c = *conns_[l.slot];
-            if (l.needs_connect) {
-                std::string msg;
-                auto ec = co_await connect(c, deadline, msg);
-                if (ec) {
-                    release(l.slot, false);
-                    co_return fail(static_cast<error>(ec.value()), op, name, std::move(msg));
-                }
-            }
-            const bool reused = c.served > 0;
-            const std::string* bytes = &req_.fixed(op);
-            if (op == operation_kind::start_task || op == operation_kind::stop_task) {
-                req_.render_task(c.request, op, name);
-                bytes = &c.request;
-            }
-            if (opts_.logger)
-                log(log_level::debug, "-> " + req_.request_line(op, name) + " (" + ep_.server + ")");
-            if (timeout.count() > 0)
-                c.tcp().expires_at(deadline);
-            else
-                c.tcp().expires_never();
-
-            error_code ec;
-            if (c.tls)
-                co_await asio::async_write(*c.tls, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, ec));
-            else
-                co_await asio::async_write(*c.plain, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec) {
-                c.sink.clear();
-                c.parser.emplace(c.sink);
-                c.parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
-                c.parser->body_limit(opts_.max_body_bytes);
-                if (c.tls)
-                    co_await http::async_read(*c.tls, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, ec));
-                else
-                    co_await http::async_read(*c.plain, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, ec));
-            }
-            if (ec) {
-                const bool got_some = c.parser && c.parser->got_some();
-                const unsigned status = c.sink.status;
-                c.parser.reset();
-                // Never reuse after an error, cancellation or partial read. The release may run
-                // inline and destroy the connection: `c` is not touched after it.
-                release(l.slot, false);
-                if (reused && !got_some && is_stale_connection_error(ec) && !stale_retried &&
-                    !is_cancelled(co_await asio::this_coro::cancellation_state)) {
-                    stale_retried = true;
-                    retried_.fetch_add(1, std::memory_order_relaxed);
-                    log(log_level::debug, "reused connection to " + ep_.server + " was closed; retrying on a new one");
-                    continue;
-                }
-                auto e = map_transport_error(ec);
-                std::string msg;
-                switch (e) {
-                case error::timeout:
-                    msg = "after " + std::to_string(to_ms(timeout)) + " ms waiting for response from " + ep_.server;
-                    break;
-                case error::cancelled: msg = "cancelled while waiting for response from " + ep_.server; break;
-                case error::header_too_large:
-                    msg = "response header exceeds " + std::to_string(opts_.max_header_bytes) + " bytes";
-                    break;
-                case error::body_too_large:
-                    msg = "response body exceeds " + std::to_string(opts_.max_body_bytes) + " bytes";
-                    break;
-                default: msg = printable(ec.message()); break;
-                }
-                co_return fail(e, op, name, std::move(msg), status);
-            }
-            // Complete response: keep the connection only for a clean HTTP/1.1 keep-alive exchange.
-            const bool reusable = c.parser->keep_alive() && c.sink.version == 11 && c.buffer.size() == 0 &&
-                                  !shut_down_.load(std::memory_order_relaxed);
-            c.parser.reset();
-            ++c.served;
-            served_.fetch_add(1, std::memory_order_relaxed);
-            if (opts_.logger)
-                log(log_level::debug, "<- HTTP/" + std::to_string(c.sink.version / 10) + "." +
-                                          std::to_string(c.sink.version % 10) + " " + std::to_string(c.sink.status) +
-                                          " " + printable(c.sink.reason) + " (" + req_.request_line(op, name) + ")");
-            info.status = c.sink.status;
-            if (!c.sink.retry_after.empty())
-                info.retry_after = parse_retry_after(c.sink.retry_after);
-            auto r = interpret<Content>(op, name, c.sink);
-            release(l.slot, reusable);
-            co_return r;
+        switch (e) {
+        case error::timeout:
+            return "after " + std::to_string(to_ms(timeout)) + " ms waiting for response from " + ep_.server;
+        case error::cancelled: return "cancelled while waiting for response from " + ep_.server;
+        case error::header_too_large:
+            return "response header exceeds " + std::to_string(opts_.max_header_bytes) + " bytes";
+        case error::body_too_large: return "response body exceeds " + std::to_string(opts_.max_body_bytes) + " bytes";
+        default: return printable(ec.message());
         }
     }
 
@@ -619,6 +621,9 @@ T value_or_throw(result<T>&& r)
 
 } // namespace
 
+// Each public operation is one coroutine frame around `client_impl::run` (two frames in
+// all, which Asio's per-thread frame recycling serves without heap allocations).
+
 asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_options opts)
 {
     auto impl = impl_;
@@ -640,34 +645,36 @@ asio::awaitable<result<task_response>> client::try_stop_all_tasks(call_options o
 asio::awaitable<result<task_response>> client::try_start_task(std::string_view name, call_options opts)
 {
     auto impl = impl_;
-    auto parsed = task_name::parse(name);
-    if (!parsed)
-        co_return parsed.error();
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::start_task, parsed->view(), std::move(opts));
+    if (!task_name::is_valid(name))
+        co_return task_name::parse(name).error();
+    co_return co_await impl->run<task_outcome>(detail::operation_kind::start_task, name, std::move(opts));
 }
 
 asio::awaitable<result<task_response>> client::try_stop_task(std::string_view name, call_options opts)
 {
     auto impl = impl_;
-    auto parsed = task_name::parse(name);
-    if (!parsed)
-        co_return parsed.error();
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::stop_task, parsed->view(), std::move(opts));
+    if (!task_name::is_valid(name))
+        co_return task_name::parse(name).error();
+    co_return co_await impl->run<task_outcome>(detail::operation_kind::stop_task, name, std::move(opts));
 }
 
 asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts)
 {
-    co_return value_or_throw(co_await try_get_butler_tasks(std::move(opts)));
+    auto impl = impl_;
+    co_return value_or_throw(
+        co_await impl->run<butler_task_list>(detail::operation_kind::list_tasks, {}, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::start_all_tasks(call_options opts)
 {
-    co_return value_or_throw(co_await try_start_all_tasks(std::move(opts)));
+    auto impl = impl_;
+    co_return value_or_throw(co_await impl->run<task_outcome>(detail::operation_kind::start_all, {}, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_all_tasks(call_options opts)
 {
-    co_return value_or_throw(co_await try_stop_all_tasks(std::move(opts)));
+    auto impl = impl_;
+    co_return value_or_throw(co_await impl->run<task_outcome>(detail::operation_kind::stop_all, {}, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::start_task(const task_name& name, call_options opts)
@@ -679,7 +686,11 @@ asio::awaitable<task_response> client::start_task(const task_name& name, call_op
 
 asio::awaitable<task_response> client::start_task(std::string_view name, call_options opts)
 {
-    co_return value_or_throw(co_await try_start_task(name, std::move(opts)));
+    auto impl = impl_;
+    if (!task_name::is_valid(name))
+        throw butler_error(task_name::parse(name).error());
+    co_return value_or_throw(
+        co_await impl->run<task_outcome>(detail::operation_kind::start_task, name, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_task(const task_name& name, call_options opts)
@@ -691,7 +702,11 @@ asio::awaitable<task_response> client::stop_task(const task_name& name, call_opt
 
 asio::awaitable<task_response> client::stop_task(std::string_view name, call_options opts)
 {
-    co_return value_or_throw(co_await try_stop_task(name, std::move(opts)));
+    auto impl = impl_;
+    if (!task_name::is_valid(name))
+        throw butler_error(task_name::parse(name).error());
+    co_return value_or_throw(
+        co_await impl->run<task_outcome>(detail::operation_kind::stop_task, name, std::move(opts)));
 }
 
 pool_stats client::stats() const { return impl_->stats(); }

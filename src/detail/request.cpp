@@ -4,6 +4,8 @@
 #include <plexbutler/version.hpp>
 
 #include <boost/url/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
 #include <algorithm>
@@ -25,11 +27,22 @@ std::string lower(std::string_view s)
 constexpr std::string_view accept_list = "Accept: application/json\r\naccepts: application/json\r\n";
 constexpr std::string_view accept_task = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\n";
 
+// Appends `name` as one percent-encoded path segment (Boost.URL; `/` is encoded too).
+void append_segment(std::string& out, std::string_view name)
+{
+    boost::urls::encode(name, boost::urls::pchars, {}, boost::urls::string_token::append_to(out));
+}
+
 } // namespace
 
 bool has_forbidden_header_chars(std::string_view value) noexcept
 {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+    // RFC 9110 field values allow HTAB, SP, VCHAR and obs-text: any other control byte
+    // (CR, LF, NUL, ESC, DEL, ...) would make the request invalid or split it.
+    return std::any_of(value.begin(), value.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+    });
 }
 
 endpoint parse_endpoint(const client_options& opts)
@@ -122,7 +135,7 @@ request_templates::request_templates(const client_options& opts, const endpoint&
 {
     auto check = [](std::string_view value, const char* what) {
         if (has_forbidden_header_chars(value))
-            throw std::invalid_argument(std::string("client_options.") + what + " contains CR, LF or NUL");
+            throw std::invalid_argument(std::string("client_options.") + what + " contains a control character (CR, LF, NUL, ...)");
     };
     // The token's value never appears in the message.
     check(opts.token, "token");
@@ -180,11 +193,10 @@ std::string request_templates::target(operation_kind op, std::string_view name) 
 {
     if (op != operation_kind::start_task && op != operation_kind::stop_task)
         return butler_target_;
-    // One percent-encoded segment, built by Boost.URL.
-    boost::urls::url u;
-    u.set_encoded_path(butler_target_);
-    u.segments().push_back(name);
-    return std::string(u.encoded_path());
+    std::string out = butler_target_;
+    out += '/';
+    append_segment(out, name);
+    return out;
 }
 
 std::string request_templates::request_line(operation_kind op, std::string_view name) const
@@ -197,8 +209,11 @@ std::string request_templates::request_line(operation_kind op, std::string_view 
 
 void request_templates::render_task(std::string& out, operation_kind op, std::string_view name) const
 {
+    // Reuses `out`'s capacity: no allocation once the connection has sent one request.
     out.clear();
-    out.append(method_of(op)).append(" ").append(target(op, name)).append(" HTTP/1.1\r\n");
+    out.append(method_of(op)).append(" ").append(butler_target_).append("/");
+    append_segment(out, name);
+    out.append(" HTTP/1.1\r\n");
     out.append(common_).append(accept_task).append("Content-Length: 0\r\n\r\n");
 }
 
