@@ -440,12 +440,12 @@ private:
     {
         co_await asio::this_coro::throw_if_cancelled(false);
         using namespace asio::experimental::awaitable_operators;
+        const auto connect_start = pool_clock::now();
         auto cdeadline = deadline;
         if (opts_.connect_timeout.count() > 0)
-            cdeadline = std::min(cdeadline, pool_clock::now() + opts_.connect_timeout);
+            cdeadline = std::min(cdeadline, connect_start + opts_.connect_timeout);
         auto timeout_msg = [&] {
-            auto ms = opts_.connect_timeout.count() > 0 ? std::min(opts_.connect_timeout, opts_.request_timeout)
-                                                        : opts_.request_timeout;
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(cdeadline - connect_start);
             msg = "after " + std::to_string(to_ms(ms)) + " ms connecting to " + ep_.server;
         };
         error_code ec;

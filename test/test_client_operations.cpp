@@ -219,3 +219,25 @@ TEST_CASE("the logger sees request and response lines without the token", "[clie
     CHECK(saw_request);
     CHECK(saw_response);
 }
+
+TEST_CASE("IPv6 literal server URL: brackets in Host and diagnostics", "[client]")
+{
+    std::unique_ptr<scripted_server> server;
+    try {
+        server = std::make_unique<scripted_server>("::1");
+    } catch (const std::exception&) {
+        WARN("no IPv6 loopback here; skipping");
+        return;
+    }
+    server->push(script{}.respond(http_response(500, "")).hang());
+    asio::io_context ctx;
+    client c(ctx, options_for(*server));
+    CHECK(c.origin() == "http://[::1]:" + std::to_string(server->port()));
+    auto r = run_on(ctx, c.try_start_all_tasks());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == error::server_error);
+    CHECK(r.error().diag.server == "[::1]:" + std::to_string(server->port()));
+    auto reqs = server->requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].find("\r\nHost: [::1]:" + std::to_string(server->port()) + "\r\n") != std::string::npos);
+}

@@ -213,9 +213,11 @@ struct scripted_server::impl : std::enable_shared_from_this<impl> {
     }
 };
 
-scripted_server::scripted_server() : impl_(std::make_shared<impl>())
+scripted_server::scripted_server(std::string_view address) : impl_(std::make_shared<impl>())
 {
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    const auto addr = asio::ip::make_address(std::string(address));
+    host_ = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+    tcp::endpoint ep(addr, 0);
     impl_->acceptor.open(ep.protocol());
     impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
     impl_->acceptor.bind(ep);
@@ -254,7 +256,7 @@ void scripted_server::set_default(script s)
     impl_->fallback = std::move(s);
 }
 
-std::string scripted_server::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string scripted_server::url() const { return "http://" + host_ + ":" + std::to_string(port_); }
 
 std::vector<std::string> scripted_server::requests() const
 {

@@ -72,7 +72,7 @@ private:
 std::string http_response(unsigned status, std::string_view body = {}, std::string_view content_type = "application/json",
                           std::string_view extra_headers = {}, std::string_view reason = {});
 
-/// @brief A test server on 127.0.0.1 (ephemeral port) running on its own thread.
+/// @brief A test server on a loopback address (ephemeral port) running on its own thread.
 ///
 /// Accepted connections take scripts from a FIFO queue (`push`); when it is
 /// empty they play the default script (`set_default`; initially: close at once).
@@ -80,8 +80,9 @@ std::string http_response(unsigned status, std::string_view body = {}, std::stri
 /// server runs.
 class scripted_server {
 public:
-    /// @brief Binds 127.0.0.1:0 and starts serving.
-    scripted_server();
+    /// @brief Binds `address`:0 (an IPv4 or IPv6 literal, default 127.0.0.1) and starts serving.
+    /// @throws boost::system::system_error when the address cannot be bound (e.g. no IPv6 loopback).
+    explicit scripted_server(std::string_view address = "127.0.0.1");
     /// @brief Stops the server and joins its thread.
     ~scripted_server();
     scripted_server(const scripted_server&) = delete;
@@ -93,7 +94,7 @@ public:
     void set_default(script s);
     /// @brief The bound port.
     std::uint16_t port() const noexcept { return port_; }
-    /// @brief `http://127.0.0.1:<port>`.
+    /// @brief `http://127.0.0.1:<port>` (IPv6 in brackets: `http://[::1]:<port>`).
     std::string url() const;
     /// @brief Every request read so far (raw bytes), in arrival order.
     std::vector<std::string> requests() const;
@@ -109,6 +110,7 @@ public:
 private:
     std::shared_ptr<impl> impl_;
     std::uint16_t port_ = 0;
+    std::string host_; // as it appears in a URL
     std::thread thread_;
 };
 
