@@ -76,7 +76,8 @@ TEST_CASE("request: task names become one percent-encoded segment", "[request]")
 TEST_CASE("request: CR, LF and NUL in header values are rejected without echoing the token", "[request]")
 {
     boost::asio::io_context ctx;
-    for (std::string bad : {std::string("sec\r\nret"), std::string("sec\nret"), std::string("sec\0ret", 7)}) {
+    for (std::string bad : {std::string("sec\r\nret"), std::string("sec\nret"), std::string("sec\0ret", 7),
+                            std::string("sec\x01ret"), std::string("sec\x7fret")}) {
         client_options o;
         o.server_url = "http://127.0.0.1:1";
         o.token = bad;
@@ -98,6 +99,14 @@ TEST_CASE("request: CR, LF and NUL in header values are rejected without echoing
         p.client_identifier = bad;
         CHECK_THROWS_AS(client(ctx, p), std::invalid_argument);
     }
+}
+
+TEST_CASE("request: HTAB and obs-text are allowed in header values", "[request]")
+{
+    CHECK_FALSE(has_forbidden_header_chars("a\tb"));
+    CHECK_FALSE(has_forbidden_header_chars("caf\xc3\xa9"));
+    CHECK(has_forbidden_header_chars(std::string("a\0", 2)));
+    CHECK(has_forbidden_header_chars("\x1b[31m"));
 }
 
 TEST_CASE("request: default client identifier is stable and UUID-shaped", "[request]")

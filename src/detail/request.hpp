@@ -30,7 +30,7 @@ struct endpoint {
 /// Parses `server_url` or the templated fields. @throws std::invalid_argument.
 endpoint parse_endpoint(const client_options& opts);
 
-/// True when `value` contains CR, LF or NUL.
+/// True when `value` contains a control character other than HTAB (CR, LF, NUL, DEL, ...).
 bool has_forbidden_header_chars(std::string_view value) noexcept;
 
 /// The pre-rendered requests of one client.
