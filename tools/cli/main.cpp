@@ -21,8 +21,8 @@ int main(int argc, char** argv)
     }
     catch (const usage_error& e) {
         const char* env_token = std::getenv("PLEX_TOKEN");
-        std::cerr << "error: " << plexbutler::redact(e.what(), env_token ? env_token : "") << '\n'
-                  << "Run 'plexbutler --help' for usage.\n";
+        std::cerr << "error: " << plexbutler::redact(e.what(), env_token ? env_token : "")
+                  << " (see plexbutler --help)\n";
         return exit_code::usage;
     }
     if (inv.help) {
