@@ -232,3 +232,39 @@ TEST_CASE("pool: too many waiters", "[client][pool]")
     CHECK(ok == 2);
     CHECK(rejected == 1);
 }
+
+TEST_CASE("pool: operations resume on the awaiting coroutine's executor", "[client][pool]")
+{
+    scripted_server server;
+    server.set_default(script{}.respond(tasks_ok()).repeat());
+    // The client's I/O runs on its own io_context and thread; the caller runs on another.
+    asio::io_context io;
+    auto guard = asio::make_work_guard(io);
+    std::thread io_thread([&io] { io.run(); });
+    asio::io_context caller;
+    auto o = options_for(server);
+    o.max_connections = 1; // the second of two concurrent calls waits in the pool queue
+    client c(io.get_executor(), o);
+    int on_caller = 0;
+    run_void(caller, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 5; ++i) {
+            auto r = co_await c.try_get_butler_tasks();
+            CHECK(r.has_value());
+            on_caller += caller.get_executor().running_in_this_thread() ? 1 : 0;
+            auto s = co_await c.try_start_task("No such task"); // invalid name: fails before any I/O
+            CHECK_FALSE(s.has_value());
+            on_caller += caller.get_executor().running_in_this_thread() ? 1 : 0;
+        }
+        auto [a, b] = co_await (c.try_get_butler_tasks() && c.try_get_butler_tasks());
+        CHECK((a.has_value() && b.has_value()));
+        on_caller += caller.get_executor().running_in_this_thread() ? 1 : 0;
+        call_options tiny;
+        tiny.timeout = std::chrono::milliseconds{1};
+        (void)co_await c.try_get_butler_tasks(tiny); // may time out anywhere
+        on_caller += caller.get_executor().running_in_this_thread() ? 1 : 0;
+    }());
+    CHECK(on_caller == 12);
+    c.shutdown();
+    guard.reset();
+    io_thread.join();
+}
