@@ -151,3 +151,22 @@ TEST_CASE("tls: an unreadable ca_file is rejected by the constructor", "[client]
     o.ca_file = (fs::temp_directory_path() / "plexbutler-no-such-ca.pem").string();
     CHECK_THROWS_AS(client(ctx, o), std::invalid_argument);
 }
+
+TEST_CASE("tls: connect_timeout bounds a handshake the server never answers", "[client][tls]")
+{
+    scripted_server server;
+    server.set_default(script{}.hang()); // accepts, reads the ClientHello, never answers
+    asio::io_context ctx;
+    auto o = https_options(server.port());
+    o.connect_timeout = 500ms;
+    o.request_timeout = 10000ms;
+    client c(ctx, o);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run_on(ctx, c.try_get_butler_tasks());
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == error::timeout);
+    CHECK(r.error().diag.server_message.rfind("after 500 ms connecting to 127.0.0.1:", 0) == 0);
+    CHECK(elapsed < 2000ms); // the connect timeout, not the 10 s request deadline
+    CHECK(settle(ctx, [&] { return c.stats().open == 0 && c.stats().busy == 0; }));
+}

@@ -82,6 +82,9 @@ public:
     /// (404) throws `error::not_found`.
     boost::asio::awaitable<task_response> start_task(const task_name& name, call_options opts = {});
     /// @brief Same as above; `name` is validated first (`error::invalid_task_name`, before any I/O).
+    ///
+    /// The operation starts when awaited and refers to `name` until it completes, so the
+    /// characters must outlive it (string literals and `tasks::` constants always do).
     boost::asio::awaitable<task_response> start_task(std::string_view name, call_options opts = {});
 
     /// @brief `DELETE /butler/{name}`: stops one task.
