@@ -186,6 +186,16 @@ public:
                 }
                 connection& c = *conns_[l.slot];
                 const bool reused = c.served > 0;
+                if (reused) {
+                    // Bytes nobody asked for arrived while the connection idled: it is out of step
+                    // with the server (or closing); never read them as the next response.
+                    error_code aec;
+                    if (c.tcp().socket().available(aec) > 0 || aec) {
+                        release(l.slot, false);
+                        log(log_level::debug, "idle connection to " + ep_.server + " received unsolicited bytes; discarded");
+                        continue;
+                    }
+                }
 
                 // ---- write the request, read the response ----
                 const std::string* bytes = &req_.fixed(op);
@@ -206,10 +216,9 @@ public:
                     co_await asio::async_write(*c.plain, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, ec));
                 if (!ec) {
                     c.sink.clear();
-                    c.parser.emplace(c.sink);
+                    c.parser.emplace(c.sink, opts_.max_body_bytes);
                     c.parser->header_limit(
                         static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
-                    c.parser->body_limit(opts_.max_body_bytes);
                     if (c.tls)
                         co_await http::async_read(*c.tls, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, ec));
                     else

@@ -209,3 +209,31 @@ TEST_CASE("keep-alive: Connection: close and HTTP/1.0 responses are not reused",
     CHECK(c.stats().connections_created == 3);
     CHECK(c.stats().requests_served == 4);
 }
+
+TEST_CASE("failure: a flood of tiny chunks with extensions is charged to the body limit", "[client][failure]")
+{
+    client_options o;
+    o.max_body_bytes = 64 * 1024;
+    std::string flood;
+    for (int i = 0; i < 2000; ++i)
+        flood += "1;" + std::string(100, 'e') + "\r\na\r\n"; // 2 KB of data, ~200 KB of framing
+    auto r = fail_then_recover(
+        script{}.read_request().send(head_200() + "Transfer-Encoding: chunked\r\n\r\n").send(flood).hang(), o);
+    CHECK(r.f.code == error::body_too_large);
+}
+
+TEST_CASE("keep-alive: bytes arriving while a connection idles make it unusable", "[client]")
+{
+    scripted_server server;
+    server.push(script{}.respond(tasks_ok()).pause(50ms).send(http_response(200, "{\"forged\":1}")).hang());
+    server.push(script{}.respond(http_response(200, "", "text/html")).repeat());
+    asio::io_context ctx;
+    client c(ctx, options_for(server));
+    REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
+    run_void(ctx, sleep_for(200ms)); // the unsolicited response is now waiting in the idle socket
+    auto r = run_on(ctx, c.try_start_all_tasks());
+    REQUIRE(r.has_value());
+    CHECK(r->content == task_outcome::started);
+    CHECK(server.connections() == 2);
+    CHECK(c.stats().connections_created == 2);
+}

@@ -47,7 +47,12 @@ struct response_sink {
 /// a `basic_fields` node per header field. Beast enforces the header and body limits.
 class sink_parser final : public boost::beast::http::basic_parser<false> {
 public:
-    explicit sink_parser(response_sink& sink) noexcept : sink_(sink) {}
+    /// `body_limit` is also the budget of chunked framing (chunk headers and extensions), which
+    /// Beast does not bound on its own: an endless stream of tiny chunks fails as body_limit.
+    sink_parser(response_sink& sink, std::uint64_t body_limit) noexcept : sink_(sink), budget_(body_limit)
+    {
+        this->body_limit(body_limit);
+    }
 
 private:
     using error_code = boost::beast::error_code;
@@ -95,7 +100,12 @@ private:
         sink_.body.append(body.data(), body.size());
         return body.size();
     }
-    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    void on_chunk_header_impl(std::uint64_t, string_view extensions, error_code& ec) override
+    {
+        framing_ += extensions.size() + 8; // size line and CRLFs, roughly
+        if (framing_ + sink_.body.size() > budget_)
+            ec = boost::beast::http::error::body_limit;
+    }
     std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override
     {
         sink_.body.append(body.data(), body.size());
@@ -104,6 +114,8 @@ private:
     void on_finish_impl(error_code&) override {}
 
     response_sink& sink_;
+    std::uint64_t budget_;
+    std::uint64_t framing_ = 0;
 };
 
 /// A connection of the pool: the stream, the read buffer, the parser storage and the request buffer.
