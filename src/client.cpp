@@ -174,7 +174,7 @@ public:
 
                 // ---- connect when the slot is empty ----
                 if (l.needs_connect) {
-                    conns_[l.slot] = std::make_unique<connection>(ex_, tls_.get());
+                    conns_[l.slot] = std::make_unique<connection>(ex_, tls_.get(), read_limit_);
                     created_.fetch_add(1, std::memory_order_relaxed);
                     std::string msg;
                     auto ec = co_await connect(*conns_[l.slot], deadline, msg);
@@ -550,14 +550,18 @@ private:
                         "Content-Encoding: " + printable(s.content_encoding, 64), s.status);
         auto cls = classify_status(op, s.status);
         if (!cls.success) {
+            // describe() already prints the status: the message is the reason phrase, and nothing
+            // when the body carries Plex errors (they say more than the phrase).
             auto f = fail(cls.err, op, name,
-                          cls.err == error::redirect_not_followed
-                              ? redirect_message(s.status, s.location)
-                              : "HTTP " + std::to_string(s.status) + " " + printable(s.reason, 100),
+                          cls.err == error::redirect_not_followed ? redirect_message(s.status, s.location)
+                                                                  : printable(s.reason, 100),
                           s.status);
             if (is_json_content_type(s.content_type) && !s.body.empty()) {
-                if (auto pe = parse_plex_errors(s.body, limits))
+                if (auto pe = parse_plex_errors(s.body, limits); pe && !pe->errors.empty()) {
                     f.diag.plex_errors = std::move(pe->errors);
+                    if (cls.err != error::redirect_not_followed)
+                        f.diag.server_message.clear();
+                }
             }
             return f;
         }
@@ -599,6 +603,10 @@ private:
     pool_stats stats_;
     std::atomic<std::uint64_t> created_{0}, served_{0}, retried_{0};
     std::atomic<bool> shut_down_{false};
+    // Header + body limits, saturated: what one response can occupy in the read buffer.
+    std::size_t read_limit_ = opts_.max_header_bytes > SIZE_MAX - opts_.max_body_bytes
+                                  ? SIZE_MAX
+                                  : opts_.max_header_bytes + opts_.max_body_bytes;
 };
 
 } // namespace detail

@@ -1,10 +1,13 @@
 #include <plexbutler/models.hpp>
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
 
 #include <charconv>
+#include <iterator>
+#include <optional>
+#include <string_view>
+#include <vector>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -71,62 +74,98 @@ void prefix_index(decode_error& err, std::size_t index)
     prefix_path(err, std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
-// Field decoders: null is the same as an absent field.
-bool read_string(const json::value& v, std::optional<std::string>& out)
+// A JSON value as a field decoder sees it. The DOM walk (value_to) and the streaming
+// decoder (parse_task_list, parse_plex_errors) both convert to it, so the rules and the
+// messages of every field exist once.
+struct scalar {
+    enum class kind : unsigned char { null, boolean, int64, uint64, double_, string, container };
+    kind k = kind::null;
+    bool b = false;
+    std::int64_t i = 0;
+    std::uint64_t u = 0;
+    double d = 0;
+    std::string_view s;
+};
+
+scalar scalar_of(const json::value& v)
 {
-    if (const json::string* s = v.if_string()) {
-        out.emplace(s->data(), s->size());
-        return true;
+    scalar out;
+    switch (v.kind()) {
+    case json::kind::null: break;
+    case json::kind::bool_: out.k = scalar::kind::boolean; out.b = v.get_bool(); break;
+    case json::kind::int64: out.k = scalar::kind::int64; out.i = v.get_int64(); break;
+    case json::kind::uint64: out.k = scalar::kind::uint64; out.u = v.get_uint64(); break;
+    case json::kind::double_: out.k = scalar::kind::double_; out.d = v.get_double(); break;
+    case json::kind::string: out.k = scalar::kind::string; out.s = std::string_view(v.get_string().data(), v.get_string().size()); break;
+    case json::kind::array:
+    case json::kind::object: out.k = scalar::kind::container; break;
     }
-    return v.is_null();
+    return out;
 }
 
-bool read_number(const json::value& v, std::optional<double>& out)
+// Field decoders: null is the same as an absent field (and resets it: the last duplicate wins).
+bool read_string(const scalar& v, std::optional<std::string>& out)
 {
-    switch (v.kind()) {
-    case json::kind::double_: out = v.get_double(); return true;
-    case json::kind::int64: out = static_cast<double>(v.get_int64()); return true;
-    case json::kind::uint64: out = static_cast<double>(v.get_uint64()); return true;
-    case json::kind::null: return true;
+    if (v.k == scalar::kind::string) {
+        if (out)
+            out->assign(v.s.data(), v.s.size()); // keeps the capacity of an earlier duplicate
+        else
+            out.emplace(v.s.data(), v.s.size());
+        return true;
+    }
+    if (v.k == scalar::kind::null) {
+        out.reset();
+        return true;
+    }
+    return false;
+}
+
+bool read_number(const scalar& v, std::optional<double>& out)
+{
+    switch (v.k) {
+    case scalar::kind::double_: out = v.d; return true;
+    case scalar::kind::int64: out = static_cast<double>(v.i); return true;
+    case scalar::kind::uint64: out = static_cast<double>(v.u); return true;
+    case scalar::kind::null: out.reset(); return true;
     default: return false;
     }
 }
 
 // PMS' XML form uses "0"/"1": integers 0 and 1 are accepted, strings are not.
-bool read_boolean(const json::value& v, std::optional<bool>& out)
+bool read_boolean(const scalar& v, std::optional<bool>& out)
 {
-    switch (v.kind()) {
-    case json::kind::bool_: out = v.get_bool(); return true;
-    case json::kind::int64:
-        if (v.get_int64() == 0 || v.get_int64() == 1) {
-            out = v.get_int64() == 1;
+    switch (v.k) {
+    case scalar::kind::boolean: out = v.b; return true;
+    case scalar::kind::int64:
+        if (v.i == 0 || v.i == 1) {
+            out = v.i == 1;
             return true;
         }
         return false;
-    case json::kind::uint64:
-        if (v.get_uint64() <= 1) {
-            out = v.get_uint64() == 1;
+    case scalar::kind::uint64:
+        if (v.u <= 1) {
+            out = v.u == 1;
             return true;
         }
         return false;
-    case json::kind::null: return true;
+    case scalar::kind::null: out.reset(); return true;
     default: return false;
     }
 }
 
 // Integral JSON numbers, including doubles with an integral value (e.g. 1001.0).
-bool read_integer(const json::value& v, std::optional<std::int64_t>& out)
+bool read_integer(const scalar& v, std::optional<std::int64_t>& out)
 {
-    switch (v.kind()) {
-    case json::kind::int64: out = v.get_int64(); return true;
-    case json::kind::uint64:
-        if (v.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    switch (v.k) {
+    case scalar::kind::int64: out = v.i; return true;
+    case scalar::kind::uint64:
+        if (v.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
             return false;
         }
-        out = static_cast<std::int64_t>(v.get_uint64());
+        out = static_cast<std::int64_t>(v.u);
         return true;
-    case json::kind::double_: {
-        const double d = v.get_double();
+    case scalar::kind::double_: {
+        const double d = v.d;
         // 2^63 is exactly representable; anything at or above it does not fit.
         if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::trunc(d) != d) {
             return false;
@@ -134,12 +173,90 @@ bool read_integer(const json::value& v, std::optional<std::int64_t>& out)
         out = static_cast<std::int64_t>(d);
         return true;
     }
-    case json::kind::null: return true;
+    case scalar::kind::null: out.reset(); return true;
     default: return false;
     }
 }
 
-bool decode_task(const json::value& v, butler_task& out, decode_error& err)
+// ---- record schemas: the fields of one array element, shared by both decoders ----
+
+struct task_schema {
+    using record = butler_task;
+    static constexpr int field_count = 6;
+    static constexpr std::string_view field_names[field_count] = {"name", "title", "enabled", "interval", "description",
+                                                                  "scheduleRandomized"};
+
+    // The six wire names have distinct lengths: one size switch, one comparison. -1: not a field.
+    static int field_of(std::string_view key) noexcept
+    {
+        int f = -1;
+        switch (key.size()) {
+        case 4: f = 0; break;
+        case 5: f = 1; break;
+        case 7: f = 2; break;
+        case 8: f = 3; break;
+        case 11: f = 4; break;
+        case 18: f = 5; break;
+        default: return -1;
+        }
+        return key == field_names[f] ? f : -1;
+    }
+
+    // Empty on success, else the problem.
+    static std::string_view apply(record& t, int f, const scalar& v)
+    {
+        switch (f) {
+        case 0: return read_string(v, t.name) ? std::string_view() : expected_string;
+        case 1: return read_string(v, t.title) ? std::string_view() : expected_string;
+        case 2: return read_boolean(v, t.enabled) ? std::string_view() : expected_boolean;
+        case 3: return read_number(v, t.interval) ? std::string_view() : expected_number;
+        case 4: return read_string(v, t.description) ? std::string_view() : expected_string;
+        default: return read_boolean(v, t.schedule_randomized) ? std::string_view() : expected_boolean;
+        }
+    }
+
+    // Where the records are: {"ButlerTasks"|"MediaContainer": {"ButlerTask": [...]}}; the first
+    // envelope present (non-null) wins.
+    static constexpr std::string_view envelopes[] = {"ButlerTasks", "MediaContainer"};
+    static constexpr std::string_view inner = "ButlerTask";
+    static constexpr std::string_view not_an_object = "expected object with key \"ButlerTasks\" or \"MediaContainer\"";
+    static constexpr std::string_view no_envelope = "expected key \"ButlerTasks\" or \"MediaContainer\"";
+};
+
+struct plex_error_schema {
+    using record = plex_error;
+    static constexpr int field_count = 3;
+    static constexpr std::string_view field_names[field_count] = {"code", "message", "status"};
+
+    static int field_of(std::string_view key) noexcept
+    {
+        for (int f = 0; f < field_count; ++f)
+            if (key == field_names[f])
+                return f;
+        return -1;
+    }
+
+    static std::string_view apply(record& e, int f, const scalar& v)
+    {
+        switch (f) {
+        case 0: return read_integer(v, e.code) ? std::string_view() : expected_integer;
+        case 1: return read_string(v, e.message) ? std::string_view() : expected_string;
+        default: return read_integer(v, e.status) ? std::string_view() : expected_integer;
+        }
+    }
+
+    static constexpr std::string_view envelopes[] = {"errors"};
+    static constexpr std::string_view inner = {};
+    static constexpr std::string_view not_an_object = "expected object with key \"errors\"";
+    static constexpr std::string_view no_envelope = "expected key \"errors\"";
+};
+
+// ---- the DOM walk (value_to) -----------------------------------------------------------------
+
+// Boost.JSON's DOM keeps the first position and the last value of a duplicate key; the
+// streaming decoder reproduces both.
+template <class Schema>
+bool decode_record(const json::value& v, typename Schema::record& out, decode_error& err)
 {
     const json::object* obj = v.if_object();
     if (obj == nullptr) {
@@ -147,44 +264,24 @@ bool decode_task(const json::value& v, butler_task& out, decode_error& err)
         return false;
     }
     for (const json::key_value_pair& kv : *obj) {
-        const json::string_view key = kv.key();
-        const json::value& field = kv.value();
-        // The six wire names have distinct lengths: one size switch, one comparison.
-        switch (key.size()) {
-        case 4:
-            if (key == "name" && !read_string(field, out.name)) {
-                return fail_at(err, "name", expected_string);
-            }
-            break;
-        case 5:
-            if (key == "title" && !read_string(field, out.title)) {
-                return fail_at(err, "title", expected_string);
-            }
-            break;
-        case 7:
-            if (key == "enabled" && !read_boolean(field, out.enabled)) {
-                return fail_at(err, "enabled", expected_boolean);
-            }
-            break;
-        case 8:
-            if (key == "interval" && !read_number(field, out.interval)) {
-                return fail_at(err, "interval", expected_number);
-            }
-            break;
-        case 11:
-            if (key == "description" && !read_string(field, out.description)) {
-                return fail_at(err, "description", expected_string);
-            }
-            break;
-        case 18:
-            if (key == "scheduleRandomized" && !read_boolean(field, out.schedule_randomized)) {
-                return fail_at(err, "scheduleRandomized", expected_boolean);
-            }
-            break;
-        default: break;
-        }
+        const int f = Schema::field_of(std::string_view(kv.key().data(), kv.key().size()));
+        if (f < 0)
+            continue;
+        const std::string_view problem = Schema::apply(out, f, scalar_of(kv.value()));
+        if (!problem.empty())
+            return fail_at(err, Schema::field_names[f], problem);
     }
     return true;
+}
+
+bool decode_task(const json::value& v, butler_task& out, decode_error& err)
+{
+    return decode_record<task_schema>(v, out, err);
+}
+
+bool decode_plex_error(const json::value& v, plex_error& out, decode_error& err)
+{
+    return decode_record<plex_error_schema>(v, out, err);
 }
 
 // Non-null value of `key` in `obj`, or nullptr (absent and null are the same).
@@ -198,19 +295,19 @@ bool decode_task_list(const json::value& v, butler_task_list& out, decode_error&
 {
     const json::object* root = v.if_object();
     if (root == nullptr) {
-        err.problem = "expected object with key \"ButlerTasks\" or \"MediaContainer\"";
+        err.problem = task_schema::not_an_object;
         return false;
     }
-    std::string_view envelope_key = "ButlerTasks";
+    std::string_view envelope_key = task_schema::envelopes[0];
     const json::value* envelope = member(*root, envelope_key);
     out.envelope = task_list_envelope::butler_tasks;
     if (envelope == nullptr) {
-        envelope_key = "MediaContainer";
+        envelope_key = task_schema::envelopes[1];
         envelope = member(*root, envelope_key);
         out.envelope = task_list_envelope::media_container;
     }
     if (envelope == nullptr) {
-        err.problem = "expected key \"ButlerTasks\" or \"MediaContainer\"";
+        err.problem = task_schema::no_envelope;
         return false;
     }
     const json::object* inner = envelope->if_object();
@@ -218,14 +315,14 @@ bool decode_task_list(const json::value& v, butler_task_list& out, decode_error&
         return fail_at(err, envelope_key, expected_object);
     }
     // PMS omits empty arrays: no ButlerTask means no tasks.
-    const json::value* list = member(*inner, "ButlerTask");
+    const json::value* list = member(*inner, task_schema::inner);
     out.tasks.clear();
     if (list == nullptr) {
         return true;
     }
     const json::array* items = list->if_array();
     if (items == nullptr) {
-        fail_at(err, "ButlerTask", expected_array);
+        fail_at(err, task_schema::inner, expected_array);
         prefix_path(err, envelope_key);
         return false;
     }
@@ -233,36 +330,10 @@ bool decode_task_list(const json::value& v, butler_task_list& out, decode_error&
     for (std::size_t i = 0; i < items->size(); ++i) {
         if (!decode_task((*items)[i], out.tasks[i], err)) {
             prefix_index(err, i);
-            prefix_path(err, "ButlerTask");
+            prefix_path(err, task_schema::inner);
             prefix_path(err, envelope_key);
             out.tasks.clear();
             return false;
-        }
-    }
-    return true;
-}
-
-bool decode_plex_error(const json::value& v, plex_error& out, decode_error& err)
-{
-    const json::object* obj = v.if_object();
-    if (obj == nullptr) {
-        err.problem = expected_object;
-        return false;
-    }
-    for (const json::key_value_pair& kv : *obj) {
-        const json::string_view key = kv.key();
-        if (key == "code") {
-            if (!read_integer(kv.value(), out.code)) {
-                return fail_at(err, "code", expected_integer);
-            }
-        } else if (key == "message") {
-            if (!read_string(kv.value(), out.message)) {
-                return fail_at(err, "message", expected_string);
-            }
-        } else if (key == "status") {
-            if (!read_integer(kv.value(), out.status)) {
-                return fail_at(err, "status", expected_integer);
-            }
         }
     }
     return true;
@@ -272,30 +343,389 @@ bool decode_plex_error_list(const json::value& v, plex_error_list& out, decode_e
 {
     const json::object* root = v.if_object();
     if (root == nullptr) {
-        err.problem = "expected object with key \"errors\"";
+        err.problem = plex_error_schema::not_an_object;
         return false;
     }
-    const json::value* list = member(*root, "errors");
+    const json::value* list = member(*root, plex_error_schema::envelopes[0]);
     if (list == nullptr) {
-        err.problem = "expected key \"errors\"";
+        err.problem = plex_error_schema::no_envelope;
         return false;
     }
     const json::array* items = list->if_array();
     if (items == nullptr) {
-        return fail_at(err, "errors", expected_array);
+        return fail_at(err, plex_error_schema::envelopes[0], expected_array);
     }
     out.errors.clear();
     out.errors.resize(items->size());
     for (std::size_t i = 0; i < items->size(); ++i) {
         if (!decode_plex_error((*items)[i], out.errors[i], err)) {
             prefix_index(err, i);
-            prefix_path(err, "errors");
+            prefix_path(err, plex_error_schema::envelopes[0]);
             out.errors.clear();
             return false;
         }
     }
     return true;
 }
+
+// ---- the streaming decoder (parse_task_list, parse_plex_errors) ---------------------------------
+//
+// A Boost.JSON basic_parser handler that decodes straight into the value types, without a DOM,
+// with the DOM walk's results and messages: syntax errors (the whole input is parsed; the
+// handler never stops the parser) win over shape errors; a duplicate key keeps its first
+// position and its last value; null is absent; unknown fields of any type are skipped.
+
+// Records of the largest list kept for reuse on a thread (a hostile body of `{},{},...` must
+// not leave a huge scratch vector behind).
+constexpr std::size_t max_kept_records = 1024;
+constexpr std::size_t max_kept_string = 64 * 1024;
+
+template <class Schema>
+class stream_decoder {
+    using error_code = boost::system::error_code;
+
+public:
+    using record = typename Schema::record;
+    static constexpr std::size_t envelope_count = std::size(Schema::envelopes);
+    static constexpr bool has_inner = !Schema::inner.empty();
+    static constexpr int array_depth = has_inner ? 3 : 2; // depth inside the record array
+    static constexpr int record_depth = array_depth + 1;  // depth inside one record
+
+    // Limits of the DOM parser's handler: the same input is accepted.
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    // The record vectors and string buffers are borrowed from the thread's previous decode.
+    stream_decoder()
+    {
+        kept& k = scratch();
+        for (std::size_t e = 0; e < envelope_count; ++e)
+            slots_[e].items.swap(k.items[e]);
+        part_.swap(k.part);
+        joined_.swap(k.joined);
+    }
+    ~stream_decoder()
+    {
+        kept& k = scratch();
+        for (std::size_t e = 0; e < envelope_count; ++e) {
+            auto& items = slots_[e].items;
+            items.clear();
+            if (items.capacity() <= max_kept_records)
+                items.swap(k.items[e]);
+        }
+        part_.clear();
+        joined_.clear();
+        if (part_.capacity() <= max_kept_string)
+            part_.swap(k.part);
+        if (joined_.capacity() <= max_kept_string)
+            joined_.swap(k.joined);
+    }
+    stream_decoder(const stream_decoder&) = delete;
+    stream_decoder& operator=(const stream_decoder&) = delete;
+
+    // After a complete parse: the envelope used and its records, or false with `err` filled.
+    bool finish(std::size_t& envelope, std::vector<record>& out, decode_error& err)
+    {
+        if (!root_is_object_) {
+            err.problem = Schema::not_an_object;
+            return false;
+        }
+        for (std::size_t e = 0; e < envelope_count; ++e) {
+            slot& s = slots_[e];
+            if (!s.present)
+                continue;
+            if (s.failed) {
+                err = std::move(s.err);
+                return false;
+            }
+            envelope = e;
+            out.reserve(s.items.size()); // one allocation of the exact size, as the DOM walk does
+            for (record& r : s.items)
+                out.push_back(std::move(r));
+            return true;
+        }
+        err.problem = Schema::no_envelope;
+        return false;
+    }
+
+    // ---- basic_parser handler interface ----
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+    bool on_object_begin(error_code&) { return begin(true); }
+    bool on_object_end(std::size_t, error_code&) { return end(); }
+    bool on_array_begin(error_code&) { return begin(false); }
+    bool on_array_end(std::size_t, error_code&) { return end(); }
+    bool on_key_part(json::string_view s, std::size_t, error_code&)
+    {
+        if (skip_ == 0)
+            part_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, error_code&)
+    {
+        if (skip_ == 0)
+            key(whole(s));
+        return true;
+    }
+    bool on_string_part(json::string_view s, std::size_t, error_code&)
+    {
+        if (skip_ == 0)
+            part_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_string(json::string_view s, std::size_t, error_code&)
+    {
+        if (skip_ == 0) {
+            scalar v;
+            v.k = scalar::kind::string;
+            v.s = whole(s);
+            value(v);
+        }
+        return true;
+    }
+    bool on_number_part(json::string_view, error_code&) { return true; }
+    bool on_int64(std::int64_t i, json::string_view, error_code&)
+    {
+        scalar v;
+        v.k = scalar::kind::int64;
+        v.i = i;
+        return value(v);
+    }
+    bool on_uint64(std::uint64_t u, json::string_view, error_code&)
+    {
+        scalar v;
+        v.k = scalar::kind::uint64;
+        v.u = u;
+        return value(v);
+    }
+    bool on_double(double d, json::string_view, error_code&)
+    {
+        scalar v;
+        v.k = scalar::kind::double_;
+        v.d = d;
+        return value(v);
+    }
+    bool on_bool(bool b, error_code&)
+    {
+        scalar v;
+        v.k = scalar::kind::boolean;
+        v.b = b;
+        return value(v);
+    }
+    bool on_null(error_code&) { return value(scalar{}); }
+    bool on_comment_part(json::string_view, error_code&) { return true; }
+    bool on_comment(json::string_view, error_code&) { return true; }
+
+private:
+    struct slot {
+        bool present = false; // the envelope key's last value is not null
+        bool failed = false;
+        decode_error err;
+        std::vector<record> items;
+    };
+
+    struct kept {
+        std::vector<record> items[envelope_count];
+        std::string part, joined;
+    };
+    static kept& scratch()
+    {
+        thread_local kept k;
+        return k;
+    }
+
+    // A key or string delivered in parts is assembled in `part_`.
+    std::string_view whole(json::string_view last)
+    {
+        if (part_.empty())
+            return std::string_view(last.data(), last.size());
+        part_.append(last.data(), last.size());
+        joined_.swap(part_);
+        part_.clear();
+        return joined_;
+    }
+
+    slot& current() { return slots_[env_]; }
+
+    void reset_list(slot& s)
+    {
+        s.failed = false;
+        s.items.clear();
+        index_ = 0;
+    }
+
+    // A shape failure inside envelope `env_`: the path is built once, here.
+    void fail(std::string_view problem, bool with_inner, bool with_index, std::string_view field = {})
+    {
+        slot& s = current();
+        s.failed = true;
+        s.err.problem = problem;
+        std::string& p = s.err.path;
+        p.assign(Schema::envelopes[env_]);
+        if (with_inner) {
+            p += '.';
+            p.append(Schema::inner);
+        }
+        if (with_index) {
+            char buf[24];
+            p += '[';
+            p.append(buf, std::to_chars(buf, buf + sizeof buf, index_).ptr);
+            p += ']';
+        }
+        if (!field.empty()) {
+            p += '.';
+            p.append(field);
+        }
+    }
+
+    // The record array is open: directly inside the envelope, or inside its inner object.
+    bool begin(bool object)
+    {
+        if (skip_ != 0) {
+            ++depth_;
+            return true;
+        }
+        bool enter = false;
+        if (depth_ == 0) {
+            root_is_object_ = object;
+            enter = object;
+        } else if (depth_ == 1) {
+            if (env_ != no_env) {
+                slot& s = current();
+                s.present = true;
+                if (has_inner ? object : !object)
+                    enter = true;
+                else
+                    fail(has_inner ? expected_object : expected_array, false, false);
+            }
+        } else if (has_inner && depth_ == 2) {
+            if (in_inner_) {
+                if (!object)
+                    enter = true;
+                else
+                    fail(expected_array, true, false);
+            }
+        } else if (depth_ == array_depth) {
+            if (!current().failed) {
+                if (object) {
+                    enter = true;
+                    current().items.emplace_back();
+                    for (int& f : first_)
+                        f = -1;
+                    for (auto& p : problem_)
+                        p = {};
+                    order_ = 0;
+                    field_ = -1;
+                } else {
+                    fail(expected_object, has_inner, true);
+                }
+            }
+        } else if (depth_ == record_depth) {
+            if (field_ >= 0) {
+                scalar v;
+                v.k = scalar::kind::container;
+                problem_[field_] = Schema::apply(current().items.back(), field_, v);
+            }
+        }
+        ++depth_;
+        if (!enter)
+            skip_ = depth_;
+        return true;
+    }
+
+    bool end()
+    {
+        if (skip_ != 0) {
+            if (depth_ == skip_)
+                skip_ = 0;
+            --depth_;
+            return true;
+        }
+        if (depth_ == record_depth) {
+            // The DOM walk reports the first bad field in object order (first occurrences).
+            int worst = -1;
+            for (int f = 0; f < Schema::field_count; ++f)
+                if (!problem_[f].empty() && (worst < 0 || first_[f] < first_[worst]))
+                    worst = f;
+            if (worst >= 0)
+                fail(problem_[worst], has_inner, true, Schema::field_names[worst]);
+            ++index_;
+        } else if (depth_ == 2 && has_inner) {
+            in_inner_ = false;
+        } else if (depth_ == 1) {
+            env_ = no_env;
+        }
+        --depth_;
+        return true;
+    }
+
+    void key(std::string_view k)
+    {
+        if (depth_ == 1) {
+            env_ = no_env;
+            for (std::size_t e = 0; e < envelope_count; ++e) {
+                if (k == Schema::envelopes[e]) {
+                    env_ = e;
+                    slot& s = current();
+                    s.present = false; // the last duplicate wins: forget the earlier value
+                    reset_list(s);
+                    break;
+                }
+            }
+        } else if (has_inner && depth_ == 2) {
+            in_inner_ = k == Schema::inner;
+            if (in_inner_)
+                reset_list(current());
+        } else if (depth_ == record_depth) {
+            field_ = Schema::field_of(k);
+            if (field_ >= 0 && first_[field_] < 0)
+                first_[field_] = order_++;
+        }
+    }
+
+    bool value(const scalar& v)
+    {
+        if (skip_ != 0)
+            return true;
+        if (depth_ == 0) {
+            root_is_object_ = false;
+        } else if (depth_ == 1) {
+            if (env_ != no_env) {
+                slot& s = current();
+                s.present = v.k != scalar::kind::null;
+                if (s.present)
+                    fail(has_inner ? expected_object : expected_array, false, false);
+            }
+        } else if (has_inner && depth_ == 2) {
+            if (in_inner_ && v.k != scalar::kind::null)
+                fail(expected_array, true, false);
+        } else if (depth_ == array_depth) {
+            if (!current().failed)
+                fail(expected_object, has_inner, true);
+        } else if (depth_ == record_depth) {
+            if (field_ >= 0)
+                problem_[field_] = Schema::apply(current().items.back(), field_, v);
+        }
+        return true;
+    }
+
+    static constexpr std::size_t no_env = static_cast<std::size_t>(-1);
+
+    int depth_ = 0;          // containers open
+    int skip_ = 0;           // depth of the container being skipped, 0 when none
+    bool root_is_object_ = false;
+    std::size_t env_ = no_env; // envelope whose value is being read (depth >= 1)
+    bool in_inner_ = false;    // inside the inner object, the value of its record-array key
+    std::size_t index_ = 0;    // index of the current record
+    int field_ = -1;           // field of the current record's key
+    int order_ = 0;            // first-occurrence order of the record's fields
+    int first_[Schema::field_count] = {};
+    std::string_view problem_[Schema::field_count] = {};
+    slot slots_[envelope_count];
+    std::string part_, joined_;
+};
 
 // ---- entry points -----------------------------------------------------------
 
@@ -334,45 +764,39 @@ std::string byte_message(std::size_t offset, std::string_view what)
     return out;
 }
 
-template <class T>
-boost::system::result<T, failure> parse_and_decode(std::string_view body, const json_limits& limits,
-                                                   bool (*decode)(const json::value&, T&, decode_error&))
+std::optional<failure> check_size(std::string_view body, const json_limits& limits)
 {
-    if (body.size() > limits.max_bytes) {
-        char buf[24];
-        std::string message = "body of ";
-        message.append(buf, std::to_chars(buf, buf + sizeof buf, body.size()).ptr);
-        message += " bytes exceeds the JSON limit of ";
-        message.append(buf, std::to_chars(buf, buf + sizeof buf, limits.max_bytes).ptr);
-        message += " bytes";
-        return decode_failure(std::move(message));
-    }
+    if (body.size() <= limits.max_bytes)
+        return std::nullopt;
+    char buf[24];
+    std::string message = "body of ";
+    message.append(buf, std::to_chars(buf, buf + sizeof buf, body.size()).ptr);
+    message += " bytes exceeds the JSON limit of ";
+    message.append(buf, std::to_chars(buf, buf + sizeof buf, limits.max_bytes).ptr);
+    message += " bytes";
+    return decode_failure(std::move(message));
+}
 
-    // The DOM only lives until it is decoded: a monotonic arena, on the stack first.
-    alignas(std::max_align_t) unsigned char arena[16384];
-    json::monotonic_resource resource(arena, sizeof arena);
-    unsigned char parser_stack[2048];
-    json::parse_options options;
-    options.max_depth = limits.max_depth;
-    json::parser parser(json::storage_ptr(), options, parser_stack, sizeof parser_stack);
-    parser.reset(&resource);
-
+// Parses all of `body` with `p` (whose handler never stops the parse); a syntax error wins.
+template <class Handler>
+std::optional<failure> parse_all(json::basic_parser<Handler>& p, std::string_view body)
+{
     boost::system::error_code ec;
-    const std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
+    const std::size_t consumed = p.write_some(false, body.data(), body.size(), ec);
     if (ec) {
         return decode_failure(byte_message(consumed, ec.message()));
     }
     if (consumed != body.size()) {
         return decode_failure(byte_message(consumed, "unexpected data after the JSON value"));
     }
-    const json::value root = parser.release();
+    return std::nullopt;
+}
 
-    T out{};
-    decode_error err;
-    if (!decode(root, out, err)) {
-        return decode_failure(err.message());
-    }
-    return out;
+json::parse_options options_for(const json_limits& limits)
+{
+    json::parse_options options;
+    options.max_depth = limits.max_depth;
+    return options;
 }
 
 // Integral intervals are written as integers, as PMS does ("interval":3, not 3.0).
@@ -401,12 +825,33 @@ const butler_task* butler_task_list::find(std::string_view name) const noexcept
 
 boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits)
 {
-    return parse_and_decode<butler_task_list>(body, limits, &decode_task_list);
+    if (auto f = check_size(body, limits))
+        return std::move(*f);
+    json::basic_parser<stream_decoder<task_schema>> p(options_for(limits));
+    if (auto f = parse_all(p, body))
+        return std::move(*f);
+    butler_task_list out;
+    std::size_t envelope = 0;
+    decode_error err;
+    if (!p.handler().finish(envelope, out.tasks, err))
+        return decode_failure(err.message());
+    out.envelope = envelope == 0 ? task_list_envelope::butler_tasks : task_list_envelope::media_container;
+    return out;
 }
 
 boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body, const json_limits& limits)
 {
-    return parse_and_decode<plex_error_list>(body, limits, &decode_plex_error_list);
+    if (auto f = check_size(body, limits))
+        return std::move(*f);
+    json::basic_parser<stream_decoder<plex_error_schema>> p(options_for(limits));
+    if (auto f = parse_all(p, body))
+        return std::move(*f);
+    plex_error_list out;
+    std::size_t envelope = 0;
+    decode_error err;
+    if (!p.handler().finish(envelope, out.errors, err))
+        return decode_failure(err.message());
+    return out;
 }
 
 butler_task tag_invoke(json::value_to_tag<butler_task>, const json::value& v)
