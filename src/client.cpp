@@ -63,7 +63,9 @@ bool is_cancelled(const asio::cancellation_state& st) { return st.cancelled() !=
 /// A queued checkout; lives in the waiting coroutine's frame (as `std::optional<waiter>`,
 /// whose address is the waiter id), touched only on the pool strand.
 struct waiter {
-    explicit waiter(const asio::strand<asio::any_io_executor>& s) : timer(s) {}
+    // The timer runs on the plain executor (no type-erased strand to copy); its wait completes
+    // through the pool strand (bind_executor) and it is only touched there.
+    explicit waiter(const asio::any_io_executor& ex) : timer(ex) {}
     asio::steady_timer timer;      // expiry = the request deadline; cancelled to wake the waiter
     std::optional<grant> granted;
     bool shut_down = false;
@@ -76,10 +78,25 @@ struct lease {
     bool needs_connect = false;
 };
 
-class client_impl : public std::enable_shared_from_this<client_impl> {
+/// What `client` holds: the pool client over one of two strand types (see make_client_impl).
+class client_impl {
 public:
-    client_impl(asio::any_io_executor ex, client_options opts)
-        : ex_(std::move(ex)), strand_(asio::make_strand(ex_)), opts_(std::move(opts)), ep_(parse_endpoint(opts_)),
+    virtual ~client_impl() = default;
+    virtual asio::awaitable<result<tasks_response>> run_list(call_options co) = 0;
+    virtual asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
+                                                               call_options co) = 0;
+    virtual pool_stats stats() const = 0;
+    virtual void shutdown() = 0;
+    virtual asio::awaitable<void> async_shutdown() = 0;
+    virtual const asio::any_io_executor& executor() const noexcept = 0;
+    virtual const std::string& origin() const noexcept = 0;
+};
+
+template <class Strand>
+class pool_client final : public client_impl, public std::enable_shared_from_this<pool_client<Strand>> {
+public:
+    pool_client(asio::any_io_executor ex, Strand strand, client_options opts)
+        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(std::move(opts)), ep_(parse_endpoint(opts_)),
           req_(opts_, ep_), state_(opts_.max_connections == 0 ? 1 : opts_.max_connections, opts_.max_waiters,
                                    opts_.idle_timeout),
           conns_(opts_.max_connections), idle_timer_(strand_)
@@ -97,6 +114,17 @@ public:
     }
 
     // ---- the operations ------------------------------------------------------------------------
+
+    // Not coroutines: they return run's awaitable, so an operation is still one frame here.
+    asio::awaitable<result<tasks_response>> run_list(call_options co) override
+    {
+        return run<butler_task_list>(operation_kind::list_tasks, {}, std::move(co));
+    }
+    asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
+                                                       call_options co) override
+    {
+        return run<task_outcome>(op, name, std::move(co));
+    }
 
     // One coroutine frame for the whole operation (retry policy, pool checkout, stale
     // keep-alive retry, write, read, decode): nested frames would defeat Asio's frame recycling.
@@ -134,7 +162,7 @@ public:
                     case k::too_many_waiters: l.ec = error::too_many_waiters; break;
                     case k::shut_down: l.ec = error::client_shut_down; break;
                     case k::wait: {
-                        w.emplace(strand_);
+                        w.emplace(ex_);
                         w->timer.expires_at(deadline);
                         error_code ec;
                         co_await w->timer.async_wait(
@@ -282,7 +310,7 @@ public:
         }
     }
 
-    pool_stats stats() const
+    pool_stats stats() const override
     {
         pool_stats s;
         {
@@ -295,13 +323,13 @@ public:
         return s;
     }
 
-    void shutdown()
+    void shutdown() override
     {
         shut_down_.store(true);
-        asio::dispatch(strand_, [self = shared_from_this()] { self->do_shutdown(); });
+        asio::dispatch(strand_, [self = this->shared_from_this()] { self->do_shutdown(); });
     }
 
-    asio::awaitable<void> async_shutdown()
+    asio::awaitable<void> async_shutdown() override
     {
         shut_down_.store(true);
         co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
@@ -309,8 +337,8 @@ public:
         co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
     }
 
-    const asio::any_io_executor& executor() const noexcept { return ex_; }
-    const std::string& origin() const noexcept { return ep_.origin; }
+    const asio::any_io_executor& executor() const noexcept override { return ex_; }
+    const std::string& origin() const noexcept override { return ep_.origin; }
 
 private:
     struct attempt_info {
@@ -374,7 +402,7 @@ private:
 
     void release(std::size_t slot, bool reusable)
     {
-        asio::dispatch(strand_, [self = shared_from_this(), slot, reusable] { self->do_release(slot, reusable); });
+        asio::dispatch(strand_, [self = this->shared_from_this(), slot, reusable] { self->do_release(slot, reusable); });
     }
 
     void do_release(std::size_t slot, bool reusable)
@@ -404,7 +432,7 @@ private:
             return;
         idle_timer_armed_ = true;
         idle_timer_.expires_at(*when);
-        idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+        idle_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
             self->idle_timer_armed_ = false;
             if (ec || self->state_.is_shut_down())
                 return;
@@ -590,7 +618,7 @@ private:
     }
 
     asio::any_io_executor ex_;
-    asio::strand<asio::any_io_executor> strand_;
+    Strand strand_;
     client_options opts_;
     endpoint ep_;
     request_templates req_;
@@ -609,12 +637,27 @@ private:
                                   : opts_.max_header_bytes + opts_.max_body_bytes;
 };
 
+// On an io_context (the common case) the pool strand wraps the concrete executor: a strand over
+// any_io_executor converts executors through heap-allocated wrappers on every strand hop
+// (Asio's prefer(blocking.possibly) on the type-erased inner executor), 2-3 per request.
+std::shared_ptr<client_impl> make_client_impl(asio::any_io_executor ex, client_options opts)
+{
+    if (const auto* io = ex.target<asio::io_context::executor_type>()) {
+        auto strand = asio::make_strand(*io);
+        return std::make_shared<pool_client<asio::strand<asio::io_context::executor_type>>>(
+            std::move(ex), std::move(strand), std::move(opts));
+    }
+    auto strand = asio::make_strand(ex);
+    return std::make_shared<pool_client<asio::strand<asio::any_io_executor>>>(std::move(ex), std::move(strand),
+                                                                              std::move(opts));
+}
+
 } // namespace detail
 
 namespace asio = boost::asio;
 
 client::client(asio::any_io_executor ex, client_options opts)
-    : impl_(std::make_shared<detail::client_impl>(std::move(ex), std::move(opts)))
+    : impl_(detail::make_client_impl(std::move(ex), std::move(opts)))
 {
 }
 
@@ -638,25 +681,25 @@ T value_or_throw(result<T>&& r)
 
 } // namespace
 
-// Each public operation is one coroutine frame around `client_impl::run` (two frames in
+// Each public operation is one coroutine frame around `pool_client::run` (two frames in
 // all, which Asio's per-thread frame recycling serves without heap allocations).
 
 asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return co_await impl->run<butler_task_list>(detail::operation_kind::list_tasks, {}, std::move(opts));
+    co_return co_await impl->run_list(std::move(opts));
 }
 
 asio::awaitable<result<task_response>> client::try_start_all_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::start_all, {}, std::move(opts));
+    co_return co_await impl->run_outcome(detail::operation_kind::start_all, {}, std::move(opts));
 }
 
 asio::awaitable<result<task_response>> client::try_stop_all_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::stop_all, {}, std::move(opts));
+    co_return co_await impl->run_outcome(detail::operation_kind::stop_all, {}, std::move(opts));
 }
 
 asio::awaitable<result<task_response>> client::try_start_task(std::string_view name, call_options opts)
@@ -664,7 +707,7 @@ asio::awaitable<result<task_response>> client::try_start_task(std::string_view n
     auto impl = impl_;
     if (!task_name::is_valid(name))
         co_return task_name::parse(name).error();
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::start_task, name, std::move(opts));
+    co_return co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts));
 }
 
 asio::awaitable<result<task_response>> client::try_stop_task(std::string_view name, call_options opts)
@@ -672,33 +715,33 @@ asio::awaitable<result<task_response>> client::try_stop_task(std::string_view na
     auto impl = impl_;
     if (!task_name::is_valid(name))
         co_return task_name::parse(name).error();
-    co_return co_await impl->run<task_outcome>(detail::operation_kind::stop_task, name, std::move(opts));
+    co_return co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts));
 }
 
 asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts)
 {
     auto impl = impl_;
     co_return value_or_throw(
-        co_await impl->run<butler_task_list>(detail::operation_kind::list_tasks, {}, std::move(opts)));
+        co_await impl->run_list(std::move(opts)));
 }
 
 asio::awaitable<task_response> client::start_all_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return value_or_throw(co_await impl->run<task_outcome>(detail::operation_kind::start_all, {}, std::move(opts)));
+    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::start_all, {}, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_all_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return value_or_throw(co_await impl->run<task_outcome>(detail::operation_kind::stop_all, {}, std::move(opts)));
+    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::stop_all, {}, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::start_task(const task_name& name, call_options opts)
 {
     auto impl = impl_;
     co_return value_or_throw(
-        co_await impl->run<task_outcome>(detail::operation_kind::start_task, name.view(), std::move(opts)));
+        co_await impl->run_outcome(detail::operation_kind::start_task, name.view(), std::move(opts)));
 }
 
 asio::awaitable<task_response> client::start_task(std::string_view name, call_options opts)
@@ -707,14 +750,14 @@ asio::awaitable<task_response> client::start_task(std::string_view name, call_op
     if (!task_name::is_valid(name))
         throw butler_error(task_name::parse(name).error());
     co_return value_or_throw(
-        co_await impl->run<task_outcome>(detail::operation_kind::start_task, name, std::move(opts)));
+        co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_task(const task_name& name, call_options opts)
 {
     auto impl = impl_;
     co_return value_or_throw(
-        co_await impl->run<task_outcome>(detail::operation_kind::stop_task, name.view(), std::move(opts)));
+        co_await impl->run_outcome(detail::operation_kind::stop_task, name.view(), std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_task(std::string_view name, call_options opts)
@@ -723,7 +766,7 @@ asio::awaitable<task_response> client::stop_task(std::string_view name, call_opt
     if (!task_name::is_valid(name))
         throw butler_error(task_name::parse(name).error());
     co_return value_or_throw(
-        co_await impl->run<task_outcome>(detail::operation_kind::stop_task, name, std::move(opts)));
+        co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts)));
 }
 
 pool_stats client::stats() const { return impl_->stats(); }
