@@ -15,6 +15,7 @@
 namespace {
 
 // NaN never compares equal; value_from writes a non-finite interval as null (documented).
+// `a` is the decoded original, `b` its round trip.
 bool same_task(const plexbutler::butler_task& a, const plexbutler::butler_task& b)
 {
     auto interval_eq = [](const std::optional<double>& x, const std::optional<double>& y) {
@@ -40,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (back.tasks.size() != list->tasks.size())
                 __builtin_trap();
             for (std::size_t i = 0; i < back.tasks.size(); ++i)
-                if (!same_task(back.tasks[i], list->tasks[i]))
+                if (!same_task(list->tasks[i], back.tasks[i]))
                     __builtin_trap();
         } else if (list.error().code != plexbutler::error::json_decode_failed || list.error().diag.server_message.empty()) {
             __builtin_trap(); // every rejection is a json_decode_failed that says why

@@ -8,6 +8,25 @@
 // Input layout: byte 0 = operation (mod 5), byte 1 = read piece size (1..256),
 // byte 2 = limit variant (client defaults or tight limits); the rest is the server's bytes.
 
+// Boost 1.81's basic_parser asserts `n >= 5` when an empty chunked body's "0\r\n" is followed
+// by a single byte in the next read (boostorg/beast#2861, fixed in Boost 1.86): the assertion
+// is too strict and the code after it handles the case (need_more). Only that assertion is
+// tolerated here; any other Boost assertion still aborts.
+#define BOOST_ENABLE_ASSERT_HANDLER
+
+#include <cstdlib>
+#include <cstring>
+
+namespace boost {
+void assertion_failed(char const* expr, char const*, char const* file, long)
+{
+    if (std::strcmp(expr, "n >= 5") == 0 && std::strstr(file, "beast/http/impl/basic_parser.ipp") != nullptr)
+        return;
+    std::abort();
+}
+void assertion_failed_msg(char const*, char const*, char const*, char const*, long) { std::abort(); }
+} // namespace boost
+
 #include "detail/classify.hpp"
 #include "detail/connection.hpp"
 
@@ -90,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     plexbutler::detail::response_sink sink;
     beast::flat_buffer buffer;
-    plexbutler::detail::sink_parser parser(sink);
+    plexbutler::detail::sink_parser parser(sink, lim.body);
     parser.header_limit(static_cast<std::uint32_t>(lim.header));
     parser.body_limit(lim.body);
     beast::error_code ec;
