@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -180,26 +181,32 @@ bool read_integer(const scalar& v, std::optional<std::int64_t>& out)
 
 // ---- record schemas: the fields of one array element, shared by both decoders ----
 
+// `key` (whose size is already known to match) equals the literal `name`.
+template <std::size_t N>
+bool is(std::string_view key, const char (&name)[N]) noexcept
+{
+    return std::memcmp(key.data(), name, N - 1) == 0;
+}
+
 struct task_schema {
     using record = butler_task;
     static constexpr int field_count = 6;
     static constexpr std::string_view field_names[field_count] = {"name", "title", "enabled", "interval", "description",
                                                                   "scheduleRandomized"};
 
-    // The six wire names have distinct lengths: one size switch, one comparison. -1: not a field.
+    // The six wire names have distinct lengths: one size switch, one fixed-size comparison
+    // (inlined, no memcmp call). -1: not a field.
     static int field_of(std::string_view key) noexcept
     {
-        int f = -1;
         switch (key.size()) {
-        case 4: f = 0; break;
-        case 5: f = 1; break;
-        case 7: f = 2; break;
-        case 8: f = 3; break;
-        case 11: f = 4; break;
-        case 18: f = 5; break;
+        case 4: return is(key, "name") ? 0 : -1;
+        case 5: return is(key, "title") ? 1 : -1;
+        case 7: return is(key, "enabled") ? 2 : -1;
+        case 8: return is(key, "interval") ? 3 : -1;
+        case 11: return is(key, "description") ? 4 : -1;
+        case 18: return is(key, "scheduleRandomized") ? 5 : -1;
         default: return -1;
         }
-        return key == field_names[f] ? f : -1;
     }
 
     // Empty on success, else the problem.
@@ -611,7 +618,7 @@ private:
             if (!current().failed) {
                 if (object) {
                     enter = true;
-                    current().items.emplace_back();
+                    rec_ = &current().items.emplace_back();
                     for (int& f : first_)
                         f = -1;
                     for (auto& p : problem_)
@@ -626,7 +633,7 @@ private:
             if (field_ >= 0) {
                 scalar v;
                 v.k = scalar::kind::container;
-                problem_[field_] = Schema::apply(current().items.back(), field_, v);
+                problem_[field_] = Schema::apply(*rec_, field_, v);
             }
         }
         ++depth_;
@@ -663,7 +670,11 @@ private:
 
     void key(std::string_view k)
     {
-        if (depth_ == 1) {
+        if (depth_ == record_depth) { // the common case first
+            field_ = Schema::field_of(k);
+            if (field_ >= 0 && first_[field_] < 0)
+                first_[field_] = order_++;
+        } else if (depth_ == 1) {
             env_ = no_env;
             for (std::size_t e = 0; e < envelope_count; ++e) {
                 if (k == Schema::envelopes[e]) {
@@ -678,10 +689,6 @@ private:
             in_inner_ = k == Schema::inner;
             if (in_inner_)
                 reset_list(current());
-        } else if (depth_ == record_depth) {
-            field_ = Schema::field_of(k);
-            if (field_ >= 0 && first_[field_] < 0)
-                first_[field_] = order_++;
         }
     }
 
@@ -689,7 +696,10 @@ private:
     {
         if (skip_ != 0)
             return true;
-        if (depth_ == 0) {
+        if (depth_ == record_depth) { // the common case first
+            if (field_ >= 0)
+                problem_[field_] = Schema::apply(*rec_, field_, v);
+        } else if (depth_ == 0) {
             root_is_object_ = false;
         } else if (depth_ == 1) {
             if (env_ != no_env) {
@@ -704,9 +714,6 @@ private:
         } else if (depth_ == array_depth) {
             if (!current().failed)
                 fail(expected_object, has_inner, true);
-        } else if (depth_ == record_depth) {
-            if (field_ >= 0)
-                problem_[field_] = Schema::apply(current().items.back(), field_, v);
         }
         return true;
     }
@@ -719,6 +726,7 @@ private:
     std::size_t env_ = no_env; // envelope whose value is being read (depth >= 1)
     bool in_inner_ = false;    // inside the inner object, the value of its record-array key
     std::size_t index_ = 0;    // index of the current record
+    record* rec_ = nullptr;    // the record being decoded (items only grow when one begins)
     int field_ = -1;           // field of the current record's key
     int order_ = 0;            // first-occurrence order of the record's fields
     int first_[Schema::field_count] = {};

@@ -185,6 +185,8 @@ TEST_CASE("streaming decoders match the DOM walk on hand-written cases", "[model
              R"({"ButlerTasks":{"ButlerTask":[{"interval":3,"interval":"x"}]}})",
              R"({"ButlerTasks":{"ButlerTask":[{"interval":"x","name":1,"interval":2}]}})",
              R"({"ButlerTasks":{"ButlerTask":[{"name":1,"interval":"x","name":"ok"}]}})",
+             R"({"ButlerTasks":{"ButlerTask":[{"title":1,"name":2}]}})",
+             R"({"ButlerTasks":{"ButlerTask":[{"enabled":"x","title":1,"enabled":true,"interval":[]}]}})",
              R"({"ButlerTasks":{"ButlerTask":[{"title":{"a":[1,{"b":2}]}}]}})",
              R"({"ButlerTasks":{"ButlerTask":[{"x":{"name":1},"name":"n"}]}})",
              R"({"ButlerTasks":{"ButlerTask":[{}],"ButlerTask":[1]}})",
