@@ -587,6 +587,10 @@ private:
             if (is_json_content_type(s.content_type) && !s.body.empty()) {
                 if (auto pe = parse_plex_errors(s.body, limits); pe && !pe->errors.empty()) {
                     f.diag.plex_errors = std::move(pe->errors);
+                    // A server may echo the token in its error text: it reaches what() and logs.
+                    for (auto& e : f.diag.plex_errors)
+                        if (e.message)
+                            e.message = redact(std::move(*e.message), opts_.token);
                     if (cls.err != error::redirect_not_followed)
                         f.diag.server_message.clear();
                 }

@@ -127,6 +127,10 @@ struct connection {
         // Beast reads at most the buffer's free capacity (at least 512 bytes): without a reserve a
         // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity.
         buffer.reserve(std::min<std::size_t>(read_limit, 16 * 1024));
+        // Hard cap: Beast bounds neither a chunk header's extensions nor trailers while they are
+        // incomplete, so a server sending one endless line would grow the buffer until the deadline.
+        // Past the cap Beast fails with buffer_overflow (mapped to error::body_too_large).
+        buffer.max_size(read_limit);
         if (tls_context)
             tls.emplace(boost::beast::tcp_stream(ex), *tls_context);
         else
