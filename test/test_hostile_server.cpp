@@ -64,8 +64,9 @@ std::string list_naming(std::string_view task)
     return http_response(200, R"({"ButlerTasks":{"ButlerTask":[{"name":")" + std::string(task) + R"("}]}})");
 }
 
-// 1 MiB (the default body limit) + slack: no scenario may grow the process by more.
-constexpr std::size_t memory_bound_kib = 8 * 1024;
+// The default limits (64 KiB + 1 MiB) plus slack for the allocator (ASan's quarantine keeps
+// freed buffers resident): an unbounded read grows by hundreds of MiB within the deadline.
+constexpr std::size_t memory_bound_kib = 32 * 1024;
 
 } // namespace
 
@@ -207,6 +208,7 @@ TEST_CASE("hostile: a response sent before the request is not taken for the answ
     asio::io_context ctx;
     client c(ctx, options_for(server));
     (void)run_on(ctx, c.try_get_butler_tasks());
+    run_void(ctx, sleep_for(300ms)); // whatever the server sent after the first answer has arrived
     auto second = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(second.has_value());
     CHECK(second->content.tasks.at(0).name == "Real2");
