@@ -25,16 +25,18 @@ void run_many(int threads, int operations)
     client c(ctx, o);
     tally t;
     for (int i = 0; i < operations; ++i) {
-        auto op = [&c, i]() -> asio::awaitable<bool> {
+        // Captureless with parameters: a coroutine lambda's captures live in the lambda object, which
+        // is gone when the coroutine runs (ASan: stack-use-after-scope); parameters are copied into the frame.
+        auto op = [](client& cl, int n) -> asio::awaitable<bool> {
             // Mix the operations; the scripted server answers 200 with a task list to all of them.
-            if (i % 3 == 0) {
-                auto r = co_await c.try_get_butler_tasks();
+            if (n % 3 == 0) {
+                auto r = co_await cl.try_get_butler_tasks();
                 co_return r.has_value() && r->content.tasks.size() == 2;
             }
-            auto r = co_await c.try_start_task("BackupDatabase");
+            auto r = co_await cl.try_start_task("BackupDatabase");
             co_return r.has_value() && r->content == task_outcome::started;
         };
-        asio::co_spawn(ctx, op(), [&t, &c, operations](std::exception_ptr e, bool good) {
+        asio::co_spawn(ctx, op(c, i), [&t, &c, operations](std::exception_ptr e, bool good) {
             (good && !e ? t.ok : t.failed).fetch_add(1);
             if (t.done.fetch_add(1) + 1 == operations)
                 c.shutdown(); // lets run() return: no idle timer, no connections
