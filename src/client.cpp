@@ -189,7 +189,7 @@ public:
                                                                   " ms waiting for a connection to " + ep_.server
                                       : l.ec == error::too_many_waiters ? "too many operations waiting for a connection"
                                       : l.ec == error::client_shut_down ? "client shut down"
-                                                                        : "cancelled while waiting for a connection";
+                                                                        : "while waiting for a connection";
                     out = fail(static_cast<error>(l.ec.value()), op, name, std::move(msg));
                     break;
                 }
@@ -465,11 +465,11 @@ private:
             return error::timeout;
         long verify = SSL_get_verify_result(c.tls->native_handle());
         if (verify != X509_V_OK || ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-            msg = std::string("certificate verification failed: ") +
-                  (verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ec.message().c_str());
+            msg = "for " + ep_.server + ": " +
+                  (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify)) : ec.message());
             return error::certificate_verification_failed;
         }
-        msg = "TLS handshake failed: " + ec.message();
+        msg = "with " + ep_.server + ": " + ec.message();
         return error::tls_handshake_failed;
     }
 
@@ -499,7 +499,7 @@ private:
             if (r.index() == 1) {
                 auto [tec] = std::get<1>(r);
                 if (tec) {
-                    msg = "cancelled while resolving " + ep_.host;
+                    msg = "while resolving " + ep_.host;
                     co_return error::cancelled;
                 }
                 timeout_msg();
@@ -507,8 +507,8 @@ private:
             }
             auto [rec, results] = std::get<0>(r);
             if (rec) {
-                msg = rec == asio::error::operation_aborted ? "cancelled while resolving " + ep_.host
-                                                           : "cannot resolve " + ep_.host + ": " + rec.message();
+                msg = rec == asio::error::operation_aborted ? "while resolving " + ep_.host
+                                                           : "resolving " + ep_.host + ": " + rec.message();
                 co_return rec == asio::error::operation_aborted ? error_code(error::cancelled)
                                                                 : error_code(error::connect_failed);
             }
@@ -521,10 +521,10 @@ private:
                 co_return error::timeout;
             }
             if (ec == asio::error::operation_aborted) {
-                msg = "cancelled while connecting to " + ep_.server;
+                msg = "while connecting to " + ep_.server;
                 co_return error::cancelled;
             }
-            msg = "cannot connect to " + ep_.server + ": " + ec.message();
+            msg = "to " + ep_.server + ": " + ec.message();
             co_return error::connect_failed;
         }
         error_code ignored;
@@ -532,7 +532,7 @@ private:
         if (c.tls) {
             if (!ep_.host_is_ip && SSL_ctrl(c.tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                                                  const_cast<char*>(ep_.host.c_str())) != 1) {
-                msg = "cannot set TLS server name";
+                msg = "(the TLS server name could not be set)";
                 co_return error::tls_handshake_failed;
             }
             if (opts_.tls_verify) {
@@ -544,7 +544,7 @@ private:
             co_await c.tls->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 if (ec == asio::error::operation_aborted) {
-                    msg = "cancelled during the TLS handshake with " + ep_.server;
+                    msg = "during the TLS handshake with " + ep_.server;
                     co_return error::cancelled;
                 }
                 auto e = map_handshake_error(c, ec, msg);
@@ -561,7 +561,7 @@ private:
         switch (e) {
         case error::timeout:
             return "after " + std::to_string(to_ms(timeout)) + " ms waiting for response from " + ep_.server;
-        case error::cancelled: return "cancelled while waiting for response from " + ep_.server;
+        case error::cancelled: return "while waiting for response from " + ep_.server;
         case error::header_too_large:
             return "response header exceeds " + std::to_string(opts_.max_header_bytes) + " bytes";
         case error::body_too_large: return "response body exceeds " + std::to_string(opts_.max_body_bytes) + " bytes";
