@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages plexbutler needs to build, test, benchmark and demo.
+# Installs the Debian 12 packages plexbutler needs to build, test and demo; with --bench also
+# those of the benchmarks (bench/compare, bench/emulator-vs-nginx, plexbutler-micro).
 # Idempotent: only packages that are missing are installed (apt runs only then).
 set -euo pipefail
 
 packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev catch2
   cmake ninja-build g++ clang libclang-rt-14-dev llvm openssl
-  wrk nginx-light gnuplot-nox libbenchmark-dev jq gawk time
 )
+bench_packages=(wrk nginx-light gnuplot-nox libbenchmark-dev jq gawk time)
+
+case "${1:-}" in
+  "") ;;
+  --bench) packages+=("${bench_packages[@]}") ;;
+  *) echo "usage: scripts/install-deps.sh [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do
