@@ -9,6 +9,7 @@
 #include <plexbutler/models.hpp>
 
 #include <benchmark/benchmark.h>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -100,6 +101,72 @@ void BM_parse_task_list(benchmark::State& state)
     report_allocs(state, before, body.size());
 }
 BENCHMARK(BM_parse_task_list);
+
+// A poller refreshing one list in place (parse_task_list_into, what try_refresh_butler_tasks does).
+void BM_parse_task_list_into(benchmark::State& state)
+{
+    const std::string& body = catalogue_body();
+    plexbutler::butler_task_list list;
+    if (!plexbutler::parse_task_list_into(body, list)) {
+        state.SkipWithError("parse_task_list_into rejected the catalogue body");
+        return;
+    }
+    const auto before = plexbutler::bench::allocation_count();
+    for (auto _ : state) {
+        auto r = plexbutler::parse_task_list_into(body, list);
+        benchmark::DoNotOptimize(r);
+        benchmark::DoNotOptimize(list.tasks.data());
+    }
+    report_allocs(state, before, body.size());
+}
+BENCHMARK(BM_parse_task_list_into);
+
+// The floor of any decoder built on Boost.JSON's parser: basic_parser with a handler that
+// does nothing (no DOM, no values), over the same bytes.
+struct null_handler {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+    using ec_t = boost::system::error_code;
+    using sv = boost::json::string_view;
+    bool on_document_begin(ec_t&) { return true; }
+    bool on_document_end(ec_t&) { return true; }
+    bool on_object_begin(ec_t&) { return true; }
+    bool on_object_end(std::size_t, ec_t&) { return true; }
+    bool on_array_begin(ec_t&) { return true; }
+    bool on_array_end(std::size_t, ec_t&) { return true; }
+    bool on_key_part(sv, std::size_t, ec_t&) { return true; }
+    bool on_key(sv, std::size_t, ec_t&) { return true; }
+    bool on_string_part(sv, std::size_t, ec_t&) { return true; }
+    bool on_string(sv, std::size_t, ec_t&) { return true; }
+    bool on_number_part(sv, ec_t&) { return true; }
+    bool on_int64(std::int64_t, sv, ec_t&) { return true; }
+    bool on_uint64(std::uint64_t, sv, ec_t&) { return true; }
+    bool on_double(double, sv, ec_t&) { return true; }
+    bool on_bool(bool, ec_t&) { return true; }
+    bool on_null(ec_t&) { return true; }
+    bool on_comment_part(sv, ec_t&) { return true; }
+    bool on_comment(sv, ec_t&) { return true; }
+};
+
+void BM_basic_parser_null_handler(benchmark::State& state)
+{
+    const std::string& body = catalogue_body();
+    const auto before = plexbutler::bench::allocation_count();
+    for (auto _ : state) {
+        boost::json::basic_parser<null_handler> p(boost::json::parse_options{});
+        boost::system::error_code ec;
+        auto n = p.write_some(false, body.data(), body.size(), ec);
+        benchmark::DoNotOptimize(n);
+        if (ec) {
+            state.SkipWithError("the catalogue body did not parse");
+            return;
+        }
+    }
+    report_allocs(state, before, body.size());
+}
+BENCHMARK(BM_basic_parser_null_handler);
 
 // The realistic captured payload in test/fixtures, when present.
 std::string read_fixture(const char* name)

@@ -53,12 +53,13 @@ struct bench_config {
     double warmup_s = 2.0;
     operation op = operation::list;
     std::string task = "BackupDatabase";
+    bool refresh = false; // list calls pass their previous response back (try_refresh_butler_tasks)
 };
 
 constexpr std::string_view usage_text =
     "usage: plexbutler-bench --server URL --token TOKEN --concurrency C\n"
     "                        [--connections K] [--threads T] [--duration-s D] [--warmup-s W]\n"
-    "                        [--op list|start|mixed] [--task NAME]\n"
+    "                        [--op list|start|mixed] [--task NAME] [--refresh]\n"
     "\n"
     "Keeps C Butler operations in flight (C coroutines in a closed loop) for D seconds\n"
     "(default 10) after W seconds of warm-up (default 2), on an io_context run by T threads\n"
@@ -70,6 +71,8 @@ constexpr std::string_view usage_text =
     "  --op start  POST /butler/NAME, the outcome must be started or already running\n"
     "  --op mixed  nine list calls, then one start call, per coroutine\n"
     "  --task NAME the task --op start/mixed starts (default BackupDatabase)\n"
+    "  --refresh   list calls use try_refresh_butler_tasks, each coroutine refreshing its\n"
+    "              own response in place (default: try_get_butler_tasks, a new response each)\n"
     "\n"
     "The token may also come from the environment variable PLEX_TOKEN; it is never printed.\n"
     "Prints one JSON line: requests, errors, rps, latency percentiles (ms), CPU us/request,\n"
@@ -113,6 +116,10 @@ bench_config parse_args(int argc, char** argv)
         if (flag == "--help" || flag == "-h") {
             std::cout << usage_text;
             std::exit(0);
+        }
+        if (flag == "--refresh") {
+            cfg.refresh = true;
+            continue;
         }
         if (i + 1 >= argc)
             usage_error(std::string(flag.starts_with("--") ? flag : "argument '" + std::string(flag) + "'") + ": missing value");
@@ -204,21 +211,35 @@ struct bench_state {
 };
 
 // One call of the selected operation; true when the response decoded and checks out.
-asio::awaitable<bool> call_once(plexbutler::client& client, bench_state& st, std::uint64_t n)
+// `previous`: this coroutine's list response, refreshed in place with --refresh.
+asio::awaitable<bool> call_once(plexbutler::client& client, bench_state& st, std::uint64_t n,
+                                plexbutler::tasks_response& previous)
 {
     const bool list = st.cfg.op == operation::list || (st.cfg.op == operation::mixed && n % 10 != 9);
     if (list) {
+        const auto check = [&st](const plexbutler::tasks_response& r) {
+            if (r.status != 200 || r.content.tasks.empty()) {
+                st.note_error("GET /butler: status " + std::to_string(r.status) + " with " +
+                              std::to_string(r.content.tasks.size()) + " tasks");
+                return false;
+            }
+            std::call_once(st.sample_once, [&] { st.sample = r.content; });
+            return true;
+        };
+        if (st.cfg.refresh) {
+            auto ok = co_await client.try_refresh_butler_tasks(previous);
+            if (!ok) {
+                st.note_error(ok.error().message());
+                co_return false;
+            }
+            co_return check(previous);
+        }
         auto r = co_await client.try_get_butler_tasks();
         if (!r) {
             st.note_error(r.error().message());
             co_return false;
         }
-        if (r->status != 200 || r->content.tasks.empty()) {
-            st.note_error("GET /butler: status " + std::to_string(r->status) + " with " + std::to_string(r->content.tasks.size()) + " tasks");
-            co_return false;
-        }
-        std::call_once(st.sample_once, [&] { st.sample = r->content; });
-        co_return true;
+        co_return check(*r);
     }
     auto r = co_await client.try_start_task(st.cfg.task);
     if (!r) {
@@ -235,6 +256,7 @@ asio::awaitable<bool> call_once(plexbutler::client& client, bench_state& st, std
 
 asio::awaitable<void> worker(plexbutler::client& client, bench_state& st)
 {
+    plexbutler::tasks_response previous;
     for (std::uint64_t n = 0; !st.stopping.load(std::memory_order_relaxed); ++n) {
         const bool counted = st.measuring.load(std::memory_order_relaxed);
         if (counted)
@@ -242,7 +264,7 @@ asio::awaitable<void> worker(plexbutler::client& client, bench_state& st)
         const auto t0 = std::chrono::steady_clock::now();
         bool ok = false;
         try {
-            ok = co_await call_once(client, st, n);
+            ok = co_await call_once(client, st, n, previous);
         } catch (const std::exception& e) {
             // The try_ forms do not throw for request failures; anything else is an error too.
             st.note_error(std::string("exception: ") + e.what());
@@ -298,18 +320,25 @@ asio::awaitable<void> controller(plexbutler::client& client, bench_state& st, wi
     co_await client.async_shutdown();
 }
 
-// Heap allocations of decoding one body of the same shape with parse_task_list alone:
-// the part of allocs_per_request that is the decoded strings and vectors, not the transport.
-double decode_only_allocations(const plexbutler::butler_task_list& sample)
+// Heap allocations of decoding one body of the same shape with the decoder alone (parse_task_list,
+// or with --refresh parse_task_list_into a list passed back each time): the part of
+// allocs_per_request that is the decoded strings and vectors, not the transport.
+double decode_only_allocations(const plexbutler::butler_task_list& sample, bool refresh)
 {
     const std::string body = boost::json::serialize(boost::json::value_from(sample));
     constexpr int rounds = 100;
+    plexbutler::butler_task_list kept;
+    if (refresh)
+        (void)plexbutler::parse_task_list_into(body, kept); // the steady state: a list already decoded once
     const auto before = plexbutler::bench::allocation_count();
     std::size_t tasks = 0;
     for (int i = 0; i < rounds; ++i) {
-        auto r = plexbutler::parse_task_list(body);
-        if (r)
+        if (refresh) {
+            if (plexbutler::parse_task_list_into(body, kept))
+                tasks += kept.tasks.size();
+        } else if (auto r = plexbutler::parse_task_list(body)) {
             tasks += r->tasks.size();
+        }
     }
     const auto after = plexbutler::bench::allocation_count();
     if (tasks == 0)
@@ -375,19 +404,19 @@ int main(int argc, char** argv)
 
     double decode_allocs = 0.0;
     if (st.sample)
-        decode_allocs = decode_only_allocations(*st.sample);
+        decode_allocs = decode_only_allocations(*st.sample, cfg.refresh);
     const double requests = static_cast<double>(succeeded);
     const double per_issued = issued ? 1.0 / static_cast<double>(issued) : 0.0;
     const double allocs_per_request = static_cast<double>(win.allocations) * per_issued;
     const double list_share = static_cast<double>(st.list_calls.load()) * per_issued;
     const auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
 
-    std::printf("{\"client\":\"plexbutler\",\"version\":\"%s\",\"op\":\"%s\",\"concurrency\":%zu,\"connections\":%zu,"
+    std::printf("{\"client\":\"plexbutler\",\"version\":\"%s\",\"op\":\"%s\",\"refresh\":%s,\"concurrency\":%zu,\"connections\":%zu,"
                 "\"threads\":%u,\"duration_s\":%.3f,\"requests\":%llu,\"errors\":%llu,\"issued\":%llu,"
                 "\"succeeded\":%llu,\"failed\":%llu,\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
                 "\"max_ms\":%.3f,\"cpu_us_per_request\":%.1f,\"peak_rss_mb\":%.1f,\"allocs_per_request\":%.1f,"
                 "\"decode_allocs_per_list\":%.1f,\"allocs_per_request_excl_decode\":%.1f}\n",
-                plexbutler::version_string, std::string(op_name(cfg.op)).c_str(), cfg.concurrency, cfg.connections,
+                plexbutler::version_string, std::string(op_name(cfg.op)).c_str(), cfg.refresh ? "true" : "false", cfg.concurrency, cfg.connections,
                 cfg.threads, win.elapsed_s, static_cast<unsigned long long>(succeeded),
                 static_cast<unsigned long long>(failed), static_cast<unsigned long long>(issued),
                 static_cast<unsigned long long>(succeeded), static_cast<unsigned long long>(failed),

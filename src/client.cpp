@@ -82,7 +82,8 @@ struct lease {
 class client_impl {
 public:
     virtual ~client_impl() = default;
-    virtual asio::awaitable<result<tasks_response>> run_list(call_options co) = 0;
+    // `previous` (may be null) must live until the operation completes; it is moved from.
+    virtual asio::awaitable<result<tasks_response>> run_list(call_options co, tasks_response* previous) = 0;
     virtual asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
                                                                call_options co) = 0;
     virtual pool_stats stats() const = 0;
@@ -116,22 +117,30 @@ public:
     // ---- the operations ------------------------------------------------------------------------
 
     // Not coroutines: they return run's awaitable, so an operation is still one frame here.
-    asio::awaitable<result<tasks_response>> run_list(call_options co) override
+    asio::awaitable<result<tasks_response>> run_list(call_options co, tasks_response* previous) override
     {
-        return run<butler_task_list>(operation_kind::list_tasks, {}, std::move(co));
+        return run<butler_task_list>(operation_kind::list_tasks, {}, std::move(co), previous);
     }
     asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
                                                        call_options co) override
     {
-        return run<task_outcome>(op, name, std::move(co));
+        return run<task_outcome>(op, name, std::move(co), nullptr);
     }
 
     // One coroutine frame for the whole operation (retry policy, pool checkout, stale
     // keep-alive retry, write, read, decode): nested frames would defeat Asio's frame recycling.
+    // `previous` (a caller's earlier response, or null) becomes the response decoded into: on
+    // success it is moved into the result, so its strings and task vector are reused, not allocated.
+    // (A pointer, not a by-value parameter: g++ 12 copies temporaries of a co_await expression
+    // into the coroutine frame bytewise, which breaks std::string's small-buffer pointer.)
     template <class Content>
-    asio::awaitable<result<response<Content>>> run(operation_kind op, std::string_view name, call_options co)
+    asio::awaitable<result<response<Content>>> run(operation_kind op, std::string_view name, call_options co,
+                                                   response<Content>* previous)
     {
         co_await asio::this_coro::throw_if_cancelled(false);
+        response<Content> reuse;
+        if (previous != nullptr)
+            reuse = std::move(*previous);
         const retry_policy& policy = co.retry ? *co.retry : opts_.retry;
         if (co.retry) {
             if (auto* msg = validate_retry_policy(policy))
@@ -283,7 +292,7 @@ public:
                 info.status = c.sink.status;
                 if (!c.sink.retry_after.empty())
                     info.retry_after = parse_retry_after(c.sink.retry_after);
-                out = interpret<Content>(op, name, c.sink);
+                out = interpret<Content>(op, name, c.sink, reuse);
                 release(l.slot, reusable);
             }
 
@@ -569,8 +578,11 @@ private:
         }
     }
 
+    // On success `r` is filled and moved into the result (its storage reused); on failure it is
+    // left for the next attempt.
     template <class Content>
-    result<response<Content>> interpret(operation_kind op, std::string_view name, const response_sink& s) const
+    result<response<Content>> interpret(operation_kind op, std::string_view name, const response_sink& s,
+                                        response<Content>& r) const
     {
         const json_limits limits{opts_.max_json_depth, opts_.max_body_bytes};
         if (!is_identity_encoding(s.content_encoding))
@@ -597,28 +609,27 @@ private:
             }
             return f;
         }
-        response<Content> r;
-        r.status = s.status;
-        r.content_type = s.content_type;
-        r.raw.version = s.version;
-        r.raw.status = s.status;
-        r.raw.reason = s.reason;
-        r.raw.fields = s.fields;
         if constexpr (std::is_same_v<Content, butler_task_list>) {
             if (!is_json_content_type(s.content_type))
                 return fail(error::unexpected_content_type, op, name,
                             "expected application/json, got '" + printable(s.content_type, 100) + "'", s.status);
-            auto list = parse_task_list(s.body, limits);
-            if (!list) {
-                auto f = fail(error::json_decode_failed, op, name, list.error().diag.server_message, s.status);
-                f.code = list.error().code;
+            auto decoded = parse_task_list_into(s.body, r.content, limits);
+            if (!decoded) {
+                auto f = fail(error::json_decode_failed, op, name, decoded.error().diag.server_message, s.status);
+                f.code = decoded.error().code;
                 return f;
             }
-            r.content = std::move(*list);
         } else {
             r.content = cls.outcome;
         }
-        return r;
+        // assign, not operator= from a copy: the strings keep the capacity of a reused response
+        r.status = s.status;
+        r.content_type.assign(s.content_type);
+        r.raw.version = s.version;
+        r.raw.status = s.status;
+        r.raw.reason.assign(s.reason);
+        r.raw.fields.assign(s.fields);
+        return std::move(r);
     }
 
     asio::any_io_executor ex_;
@@ -679,7 +690,7 @@ template <class T>
 T value_or_throw(result<T>&& r)
 {
     if (!r)
-        throw butler_error(std::move(r.error()));
+        throw butler_error(std::move(r).error());
     return std::move(*r);
 }
 
@@ -691,8 +702,29 @@ T value_or_throw(result<T>&& r)
 asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return co_await impl->run_list(std::move(opts));
+    co_return co_await impl->run_list(std::move(opts), nullptr);
 }
+
+// g++ 12 at -O1 with sanitizers warns that the unused failure of a successful result<void> "may be
+// used uninitialized" while the coroutine moves it (variant2's storage): a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+asio::awaitable<result<void>> client::try_refresh_butler_tasks(tasks_response& tasks, call_options opts)
+{
+    auto impl = impl_;
+    auto r = co_await impl->run_list(std::move(opts), &tasks); // moves the storage out of `tasks`
+    if (r) {
+        tasks = std::move(*r); // and back, refilled
+        co_return result<void>(boost::system::in_place_value);
+    }
+    tasks = tasks_response{};
+    co_return result<void>(boost::system::in_place_error, std::move(r).error());
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 asio::awaitable<result<task_response>> client::try_start_all_tasks(call_options opts)
 {
@@ -725,8 +757,18 @@ asio::awaitable<result<task_response>> client::try_stop_task(std::string_view na
 asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts)
 {
     auto impl = impl_;
-    co_return value_or_throw(
-        co_await impl->run_list(std::move(opts)));
+    co_return value_or_throw(co_await impl->run_list(std::move(opts), nullptr));
+}
+
+asio::awaitable<void> client::refresh_butler_tasks(tasks_response& tasks, call_options opts)
+{
+    auto impl = impl_;
+    auto r = co_await impl->run_list(std::move(opts), &tasks);
+    if (!r) {
+        tasks = tasks_response{};
+        throw butler_error(std::move(r).error());
+    }
+    tasks = std::move(*r);
 }
 
 asio::awaitable<task_response> client::start_all_tasks(call_options opts)

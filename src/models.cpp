@@ -222,6 +222,19 @@ struct task_schema {
         }
     }
 
+    // A field the record did not mention (a reused record forgets its earlier value).
+    static void clear(record& t, int f) noexcept
+    {
+        switch (f) {
+        case 0: t.name.reset(); break;
+        case 1: t.title.reset(); break;
+        case 2: t.enabled.reset(); break;
+        case 3: t.interval.reset(); break;
+        case 4: t.description.reset(); break;
+        default: t.schedule_randomized.reset(); break;
+        }
+    }
+
     // Where the records are: {"ButlerTasks"|"MediaContainer": {"ButlerTask": [...]}}; the first
     // envelope present (non-null) wins.
     static constexpr std::string_view envelopes[] = {"ButlerTasks", "MediaContainer"};
@@ -249,6 +262,15 @@ struct plex_error_schema {
         case 0: return read_integer(v, e.code) ? std::string_view() : expected_integer;
         case 1: return read_string(v, e.message) ? std::string_view() : expected_string;
         default: return read_integer(v, e.status) ? std::string_view() : expected_integer;
+        }
+    }
+
+    static void clear(record& e, int f) noexcept
+    {
+        switch (f) {
+        case 0: e.code.reset(); break;
+        case 1: e.message.reset(); break;
+        default: e.status.reset(); break;
         }
     }
 
@@ -405,11 +427,18 @@ public:
     static constexpr std::size_t max_string_size = json::string::max_size();
 
     // The record vectors and string buffers are borrowed from the thread's previous decode.
-    stream_decoder()
+    // `recycled` (optional) is a caller's previous result, taken for envelope `recycled_env`:
+    // its records are decoded into again, so their strings keep their capacity.
+    explicit stream_decoder(std::vector<record>* recycled = nullptr, std::size_t recycled_env = 0)
     {
+        if (recycled != nullptr && recycled_env < envelope_count) {
+            recycled_ = recycled_env;
+            slots_[recycled_env].items.swap(*recycled);
+        }
         kept& k = scratch();
         for (std::size_t e = 0; e < envelope_count; ++e)
-            slots_[e].items.swap(k.items[e]);
+            if (e != recycled_)
+                slots_[e].items.swap(k.items[e]);
         part_.swap(k.part);
         joined_.swap(k.joined);
     }
@@ -417,6 +446,8 @@ public:
     {
         kept& k = scratch();
         for (std::size_t e = 0; e < envelope_count; ++e) {
+            if (e == recycled_)
+                continue; // the caller's: moved out by finish(), or dropped with a failure
             auto& items = slots_[e].items;
             items.clear();
             if (items.capacity() <= max_kept_records)
@@ -448,9 +479,15 @@ public:
                 return false;
             }
             envelope = e;
-            out.reserve(s.items.size()); // one allocation of the exact size, as the DOM walk does
-            for (record& r : s.items)
-                out.push_back(std::move(r));
+            if (e == recycled_) {
+                s.items.erase(s.items.begin() + static_cast<std::ptrdiff_t>(s.count), s.items.end());
+                out.swap(s.items);
+                return true;
+            }
+            out.clear();
+            out.reserve(s.count); // one allocation of the exact size, as the DOM walk does
+            for (std::size_t i = 0; i < s.count; ++i)
+                out.push_back(std::move(s.items[i]));
             return true;
         }
         err.problem = Schema::no_envelope;
@@ -530,7 +567,8 @@ private:
         bool present = false; // the envelope key's last value is not null
         bool failed = false;
         decode_error err;
-        std::vector<record> items;
+        std::vector<record> items; // items[0, count) are this list's; later ones are spare
+        std::size_t count = 0;
     };
 
     struct kept {
@@ -559,7 +597,7 @@ private:
     void reset_list(slot& s)
     {
         s.failed = false;
-        s.items.clear();
+        s.count = 0; // spare records are decoded into again
         index_ = 0;
     }
 
@@ -618,7 +656,9 @@ private:
             if (!current().failed) {
                 if (object) {
                     enter = true;
-                    rec_ = &current().items.emplace_back();
+                    slot& s = current();
+                    rec_ = s.count < s.items.size() ? &s.items[s.count] : &s.items.emplace_back();
+                    ++s.count;
                     for (int& f : first_)
                         f = -1;
                     for (auto& p : problem_)
@@ -658,6 +698,9 @@ private:
                     worst = f;
             if (worst >= 0)
                 fail(problem_[worst], has_inner, true, Schema::field_names[worst]);
+            for (int f = 0; f < Schema::field_count; ++f)
+                if (first_[f] < 0)
+                    Schema::clear(*rec_, f); // absent here: a reused record must not keep it
             ++index_;
         } else if (depth_ == 2 && has_inner) {
             in_inner_ = false;
@@ -732,6 +775,7 @@ private:
     int first_[Schema::field_count] = {};
     std::string_view problem_[Schema::field_count] = {};
     slot slots_[envelope_count];
+    std::size_t recycled_ = no_env; // the slot holding the caller's records, if any
     std::string part_, joined_;
 };
 
@@ -831,19 +875,34 @@ const butler_task* butler_task_list::find(std::string_view name) const noexcept
     return nullptr;
 }
 
-boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits)
+boost::system::result<void, failure> parse_task_list_into(std::string_view body, butler_task_list& out,
+                                                          const json_limits& limits)
 {
+    // Records are reused only from a list that has some (a fresh list gets one exact-size vector).
+    const bool recycle = out.tasks.capacity() > 0;
+    const std::size_t guess = out.envelope == task_list_envelope::media_container ? 1 : 0;
+    auto failed = [&](failure f) {
+        out.tasks.clear();
+        return f;
+    };
     if (auto f = check_size(body, limits))
-        return std::move(*f);
-    json::basic_parser<stream_decoder<task_schema>> p(options_for(limits));
+        return failed(std::move(*f));
+    json::basic_parser<stream_decoder<task_schema>> p(options_for(limits), recycle ? &out.tasks : nullptr, guess);
     if (auto f = parse_all(p, body))
-        return std::move(*f);
-    butler_task_list out;
+        return failed(std::move(*f));
     std::size_t envelope = 0;
     decode_error err;
     if (!p.handler().finish(envelope, out.tasks, err))
-        return decode_failure(err.message());
+        return failed(decode_failure(err.message()));
     out.envelope = envelope == 0 ? task_list_envelope::butler_tasks : task_list_envelope::media_container;
+    return {};
+}
+
+boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits)
+{
+    butler_task_list out;
+    if (auto r = parse_task_list_into(body, out, limits); !r)
+        return std::move(r).error();
     return out;
 }
 

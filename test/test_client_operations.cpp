@@ -38,6 +38,62 @@ TEST_CASE("get_butler_tasks decodes the list and sends the documented headers", 
     CHECK(q.substr(0, q.find("\r\n")).find("secret") == std::string::npos);
 }
 
+TEST_CASE("refresh_butler_tasks decodes into the previous response", "[client]")
+{
+    scripted_server server;
+    server.push(script{}.respond(tasks_ok()).repeat());
+    asio::io_context ctx;
+    client c(ctx, options_for(server));
+    run_void(ctx, [&]() -> asio::awaitable<void> {
+        auto fresh = co_await c.get_butler_tasks();
+        tasks_response r;
+        co_await c.refresh_butler_tasks(r); // from an empty response
+        CHECK(r.content == fresh.content);
+        CHECK(r.status == 200);
+        CHECK(r.content_type == "application/json");
+        CHECK(r.raw.fields == fresh.raw.fields);
+        REQUIRE(r.content.tasks.size() == 2);
+        REQUIRE(r.content.tasks[0].name.has_value());
+        const auto* records = r.content.tasks.data();
+        const char* fields = r.raw.fields.data();
+        for (int i = 0; i < 3; ++i) {
+            co_await c.refresh_butler_tasks(r);
+            CHECK(r.content == fresh.content);
+            CHECK(r.content.tasks.data() == records); // the same storage, refilled
+            CHECK(r.raw.fields.data() == fields);
+        }
+        auto t = co_await c.try_refresh_butler_tasks(r);
+        REQUIRE(t.has_value());
+        CHECK(r.content == fresh.content);
+        CHECK(r.content.tasks.data() == records);
+    }());
+    CHECK(server.requests().size() == 6);
+}
+
+TEST_CASE("refresh_butler_tasks fails like get_butler_tasks", "[client]")
+{
+    scripted_server server;
+    server.push(script{}.respond(tasks_ok()).respond(http_response(200, R"({"ButlerTasks":[]})")).respond(tasks_ok()));
+    asio::io_context ctx;
+    client c(ctx, options_for(server));
+    run_void(ctx, [&]() -> asio::awaitable<void> {
+        tasks_response tasks;
+        auto r = co_await c.try_refresh_butler_tasks(tasks);
+        REQUIRE(r.has_value());
+        REQUIRE(tasks.content.tasks.size() == 2);
+        auto bad = co_await c.try_refresh_butler_tasks(tasks);
+        REQUIRE_FALSE(bad.has_value());
+        CHECK(bad.error().code == error::json_decode_failed);
+        CHECK(bad.error().diag.server_message == "ButlerTasks: expected object");
+        CHECK(tasks.status == 0); // reset, not half-filled
+        CHECK(tasks.content.tasks.empty());
+        auto again = co_await c.try_refresh_butler_tasks(tasks); // the client and `tasks` are still usable
+        REQUIRE(again.has_value());
+        CHECK(tasks.content.tasks.size() == 2);
+        CHECK(tasks.status == 200);
+    }());
+}
+
 TEST_CASE("start and stop operations map their documented statuses", "[client]")
 {
     scripted_server server;

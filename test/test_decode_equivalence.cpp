@@ -226,3 +226,38 @@ TEST_CASE("streaming decoders match the DOM walk on generated documents", "[mode
         check_errors(gen.document(true));
     }
 }
+
+// parse_task_list_into, decoding into a list left over from an unrelated document (records
+// with other fields, more or fewer of them, the other envelope), gives parse_task_list's result.
+TEST_CASE("decoding into a reused list matches a fresh decode on generated documents", "[models]")
+{
+    generator gen(20261129);
+    // Leftovers: every field set (so each must be overwritten or forgotten), 0 to 3 records.
+    const butler_task full{"LeftoverName", 9.5, true, false, "A leftover title longer than the small-string buffer",
+                           "A leftover description, also longer than the small-string buffer"};
+    butler_task_list reused;
+    std::size_t decoded = 0, reused_records = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const std::string body = gen.document(false);
+        INFO("body: " << body);
+        reused.tasks.assign(static_cast<std::size_t>(i % 4), full);
+        reused.tasks.reserve(4);
+        reused.envelope = i % 3 == 0 ? task_list_envelope::media_container : task_list_envelope::butler_tasks;
+        const std::size_t before = reused.tasks.size();
+        auto fresh = parse_task_list(body);
+        auto into = parse_task_list_into(body, reused);
+        REQUIRE(fresh.has_value() == into.has_value());
+        if (fresh) {
+            ++decoded;
+            reused_records += std::min(before, reused.tasks.size());
+            CHECK(reused == *fresh);
+            CHECK(reused.envelope == fresh->envelope);
+        } else {
+            CHECK(into.error().diag.server_message == fresh.error().diag.server_message);
+            CHECK(reused.tasks.empty());
+        }
+    }
+    // The stream exercised both outcomes and really decoded into earlier records.
+    CHECK(decoded > 100);
+    CHECK(reused_records >= 20); // 30 with this seed
+}

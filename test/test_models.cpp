@@ -115,6 +115,55 @@ TEST_CASE("the 20-task fixture decodes into value types", "[models]")
     }
 }
 
+TEST_CASE("parse_task_list_into reuses the list's storage and forgets what the new body lacks", "[models]")
+{
+    const std::string body = read_fixture("butler_tasks.json");
+    butler_task_list list;
+    REQUIRE(parse_task_list_into(body, list).has_value());
+    REQUIRE(list == *parse_task_list(body));
+    REQUIRE(list.tasks.size() == 20);
+    REQUIRE(list.tasks[1].description.has_value());
+
+    // Same body again: the same vector and the same string buffers, refilled.
+    const butler_task* records = list.tasks.data();
+    const char* description = list.tasks[1].description->data();
+    const char* title = list.tasks[1].title->data();
+    REQUIRE(parse_task_list_into(body, list).has_value());
+    CHECK(list.tasks.data() == records);
+    CHECK(list.tasks[1].description->data() == description);
+    CHECK(list.tasks[1].title->data() == title);
+    CHECK(list == *parse_task_list(body));
+
+    // Fewer tasks, fields absent or null, another envelope: exactly what a fresh decode gives.
+    const std::string smaller =
+        R"({"MediaContainer":{"ButlerTask":[{"name":"A","title":null},{"interval":2,"description":"d"}]}})";
+    REQUIRE(parse_task_list_into(smaller, list).has_value());
+    REQUIRE(list.tasks.size() == 2);
+    CHECK(list.envelope == task_list_envelope::media_container);
+    butler_task a, b;
+    a.name = "A";
+    b.interval = 2.0;
+    b.description = "d";
+    CHECK(list.tasks[0] == a);
+    CHECK(list.tasks[1] == b);
+    CHECK(list == *parse_task_list(smaller));
+
+    // Back to the full list (more tasks than kept), then a failure: empty, with the usual message.
+    REQUIRE(parse_task_list_into(body, list).has_value());
+    CHECK(list == *parse_task_list(body));
+    CHECK(list.envelope == task_list_envelope::butler_tasks);
+    auto bad = parse_task_list_into(one_task(R"({"interval":"3"})"), list);
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().code == error::json_decode_failed);
+    CHECK(bad.error().diag.server_message == "ButlerTasks.ButlerTask[0].interval: expected number");
+    CHECK(list.tasks.empty());
+    auto too_big = parse_task_list_into(body, list, json_limits{32, 10});
+    REQUIRE_FALSE(too_big.has_value());
+    CHECK(list.tasks.empty());
+    REQUIRE(parse_task_list_into(body, list).has_value()); // usable afterwards
+    CHECK(list.tasks.size() == 20);
+}
+
 TEST_CASE("empty and alternative envelopes", "[models]")
 {
     SECTION("ButlerTasks without ButlerTask is an empty list")

@@ -70,6 +70,22 @@ public:
     /// content type, or a body that does not decode.
     boost::asio::awaitable<tasks_response> get_butler_tasks(call_options opts = {});
 
+    /// @brief `GET /butler` into `tasks`, reusing its storage: for pollers.
+    ///
+    /// On success `tasks` holds what `get_butler_tasks()` would return, but in the task vector
+    /// and strings it already had, refilled: a poller that refreshes the same response decodes
+    /// without heap allocations once the server's list is stable. On failure `tasks` is reset to
+    /// an empty `tasks_response`. `tasks` must outlive the operation and not be touched meanwhile.
+    /// @code
+    /// plexbutler::tasks_response tasks;
+    /// for (;;) {
+    ///     co_await client.refresh_butler_tasks(tasks);
+    ///     // ... use tasks.content ...
+    /// }
+    /// @endcode
+    /// @throws butler_error as `get_butler_tasks`.
+    boost::asio::awaitable<void> refresh_butler_tasks(tasks_response& tasks, call_options opts = {});
+
     /// @brief `POST /butler`: starts all enabled tasks (outcome `started`).
     boost::asio::awaitable<task_response> start_all_tasks(call_options opts = {});
 
@@ -96,6 +112,8 @@ public:
 
     /// @brief Non-throwing `get_butler_tasks`.
     boost::asio::awaitable<result<tasks_response>> try_get_butler_tasks(call_options opts = {});
+    /// @brief Non-throwing `refresh_butler_tasks`: nothing on success (`tasks` is refilled), else the failure.
+    boost::asio::awaitable<result<void>> try_refresh_butler_tasks(tasks_response& tasks, call_options opts = {});
     /// @brief Non-throwing `start_all_tasks`.
     boost::asio::awaitable<result<task_response>> try_start_all_tasks(call_options opts = {});
     /// @brief Non-throwing `stop_all_tasks`.

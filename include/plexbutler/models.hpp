@@ -76,6 +76,16 @@ struct json_limits {
 ///         `invalid JSON at byte 17: syntax error`.
 boost::system::result<butler_task_list, failure> parse_task_list(std::string_view body, const json_limits& limits = {});
 
+/// @brief Parses and decodes a task list body into `out`, reusing its storage.
+///
+/// The result equals `parse_task_list(body, limits)`'s, but the tasks already in `out` are
+/// decoded into again: their strings keep their capacity, so a poller that passes the same
+/// list back each time decodes without allocating once the list's shape is stable (tasks
+/// beyond the new count are destroyed; fields a task no longer has become `std::nullopt`).
+/// @return nothing on success; on failure the same error as `parse_task_list`, and `out.tasks` is empty.
+boost::system::result<void, failure> parse_task_list_into(std::string_view body, butler_task_list& out,
+                                                          const json_limits& limits = {});
+
 /// @brief Parses and decodes a Plex error body (`{"errors":[...]}`) with limits.
 boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body, const json_limits& limits = {});
 

@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary bytes through the JSON decoders of server bodies.
-// Must never crash; whatever decodes must survive value_from -> value_to unchanged.
+// Must never crash; whatever decodes must survive value_from -> value_to unchanged, and decoding
+// into a reused list must give the same result as a fresh decode.
 
 #include <plexbutler/models.hpp>
 
@@ -34,8 +35,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     // The client's defaults, and a tight variant so the depth/size limits themselves are exercised.
     const plexbutler::json_limits limits[] = {{}, {4, 256}};
+    // parse_task_list_into over a list left from another document must give the same result.
+    static const plexbutler::butler_task leftover{"Leftover", 2.5, true, false, "a title past the small-string buffer",
+                                                  "a description past the small-string buffer"};
     for (const auto& lim : limits) {
+        plexbutler::butler_task_list reused;
+        reused.tasks.assign(size % 4, leftover);
+        reused.tasks.reserve(4);
+        reused.envelope = size % 3 == 0 ? plexbutler::task_list_envelope::media_container
+                                         : plexbutler::task_list_envelope::butler_tasks;
+        const auto into = plexbutler::parse_task_list_into(body, reused, lim);
         if (auto list = plexbutler::parse_task_list(body, lim)) {
+            if (!into || !(reused == *list) || reused.envelope != list->envelope)
+                __builtin_trap();
             const boost::json::value v = boost::json::value_from(*list);
             const auto back = boost::json::value_to<plexbutler::butler_task_list>(v);
             if (back.tasks.size() != list->tasks.size())
@@ -45,6 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     __builtin_trap();
         } else if (list.error().code != plexbutler::error::json_decode_failed || list.error().diag.server_message.empty()) {
             __builtin_trap(); // every rejection is a json_decode_failed that says why
+        } else if (into || into.error().diag.server_message != list.error().diag.server_message || !reused.tasks.empty()) {
+            __builtin_trap();
         }
         if (auto errors = plexbutler::parse_plex_errors(body, lim)) {
             const boost::json::value v = boost::json::value_from(*errors);
