@@ -4,7 +4,8 @@
 //   The token comes from $PLEX_TOKEN. Runs until SIGINT/SIGTERM, or for N polls per server.
 //
 // Shows: one client per server on a shared multi-threaded io_context, the non-throwing
-// try_ API in a polling loop, and a clean shutdown (client::async_shutdown) on a signal.
+// try_ API in a polling loop (try_refresh_butler_tasks refills one response per server), and a
+// clean shutdown (client::async_shutdown) on a signal.
 #include <plexbutler/plexbutler.hpp>
 
 #include <boost/asio.hpp>
@@ -61,15 +62,18 @@ struct poller {
 
 asio::awaitable<void> poll(poller& p, std::chrono::milliseconds interval, unsigned iterations)
 {
+    // One response per server, refreshed in place: after the first poll, decoding reuses its
+    // task records and strings instead of allocating new ones.
+    plexbutler::tasks_response tasks;
     for (unsigned i = 1; !p.stopping && (iterations == 0 || i <= iterations); ++i) {
         auto start = std::chrono::steady_clock::now();
-        auto r = co_await p.client.try_get_butler_tasks();
+        auto r = co_await p.client.try_refresh_butler_tasks(tasks);
         auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         if (r) {
             std::size_t enabled = 0;
-            for (const auto& task : r->content.tasks)
+            for (const auto& task : tasks.content.tasks)
                 enabled += task.enabled.value_or(false) ? 1u : 0u;
-            say(p.client.origin() + " poll " + std::to_string(i) + ": " + std::to_string(r->content.tasks.size()) +
+            say(p.client.origin() + " poll " + std::to_string(i) + ": " + std::to_string(tasks.content.tasks.size()) +
                 " tasks, " + std::to_string(enabled) + " enabled (" + std::to_string(ms) + " ms)");
         }
         else {
