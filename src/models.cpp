@@ -108,9 +108,14 @@ scalar scalar_of(const json::value& v)
 bool read_string(const scalar& v, std::optional<std::string>& out)
 {
     if (v.k == scalar::kind::string) {
-        if (out)
-            out->assign(v.s.data(), v.s.size()); // keeps the capacity of an earlier duplicate
-        else
+        if (out) {
+            // A reused string (an earlier duplicate, or a record decoded into again) keeps its
+            // capacity; most often it already has the new length.
+            if (out->size() != v.s.size())
+                out->resize(v.s.size());
+            if (!v.s.empty())
+                std::memcpy(out->data(), v.s.data(), v.s.size());
+        } else
             out.emplace(v.s.data(), v.s.size());
         return true;
     }
@@ -711,7 +716,7 @@ private:
         return true;
     }
 
-    void key(std::string_view k)
+    BOOST_NOINLINE void key(std::string_view k)
     {
         if (depth_ == record_depth) { // the common case first
             field_ = Schema::field_of(k);
@@ -735,7 +740,7 @@ private:
         }
     }
 
-    bool value(const scalar& v)
+    BOOST_NOINLINE bool value(const scalar& v)
     {
         if (skip_ != 0)
             return true;
