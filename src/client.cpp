@@ -138,14 +138,14 @@ public:
                                                    response<Content>* previous)
     {
         co_await asio::this_coro::throw_if_cancelled(false);
-        response<Content> reuse;
-        if (previous != nullptr)
-            reuse = std::move(*previous);
         const retry_policy& policy = co.retry ? *co.retry : opts_.retry;
         if (co.retry) {
             if (auto* msg = validate_retry_policy(policy))
                 throw std::invalid_argument(std::string("call_options.") + msg);
         }
+        response<Content> reuse; // taken only once nothing can throw: an invalid call leaves it alone
+        if (previous != nullptr)
+            reuse = std::move(*previous);
         const auto timeout = co.timeout ? *co.timeout : opts_.request_timeout;
         const auto start = pool_clock::now();
         std::optional<waiter> w; // its address is this operation's waiter id in the pool queue

@@ -91,6 +91,19 @@ TEST_CASE("refresh_butler_tasks fails like get_butler_tasks", "[client]")
         REQUIRE(again.has_value());
         CHECK(tasks.content.tasks.size() == 2);
         CHECK(tasks.status == 200);
+        // Invalid call options throw before any I/O and leave `tasks` as it was.
+        call_options bad_opts;
+        bad_opts.retry = retry_policy{};
+        bad_opts.retry->max_attempts = 0;
+        bool threw = false;
+        try {
+            co_await c.try_refresh_butler_tasks(tasks, bad_opts);
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        CHECK(threw);
+        CHECK(tasks.content.tasks.size() == 2);
+        CHECK(tasks.status == 200);
     }());
 }
 

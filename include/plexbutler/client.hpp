@@ -75,7 +75,8 @@ public:
     /// On success `tasks` holds what `get_butler_tasks()` would return, but in the task vector
     /// and strings it already had, refilled: a poller that refreshes the same response decodes
     /// without heap allocations once the server's list is stable. On failure `tasks` is reset to
-    /// an empty `tasks_response`. `tasks` must outlive the operation and not be touched meanwhile.
+    /// an empty `tasks_response` (invalid `opts`, which throw `std::invalid_argument`, leave it
+    /// unchanged). `tasks` must outlive the operation and not be touched meanwhile.
     /// @code
     /// plexbutler::tasks_response tasks;
     /// for (;;) {
