@@ -2,6 +2,7 @@
 // the emulator executable: its one JSON line is complete and consistent, --refresh and --op mixed
 // work, failures are counted and reported without the token, bad flags exit 2. (What the numbers
 // are is for bench/compare on a Release build; this only keeps the load generator honest.)
+#include "support/emulator_process.hpp"
 #include "support/process.hpp"
 
 #include <boost/json/parse.hpp>
@@ -19,23 +20,8 @@ namespace json = boost::json;
 namespace {
 
 const std::string bench_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler-bench";
-const std::string emulator_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler-emulator";
 
-struct emulator {
-    emulator()
-        : proc(std::make_unique<child_process>(
-              emulator_exe, std::vector<std::string>{"--listen", "127.0.0.1:0", "--token", token, "--quiet",
-                                                     "--window", "00:00-00:00", "--task-duration-ms", "60000"})),
-          url(wait_for_listening(*proc))
-    {
-        REQUIRE_FALSE(url.empty());
-    }
-    ~emulator() { proc->signal(SIGTERM); }
-
-    std::string token = random_hex(32);
-    std::unique_ptr<child_process> proc;
-    std::string url;
-};
+using emulator = emulator_process;
 
 // The single stdout line as a JSON object (fails the test otherwise).
 json::object report_of(const process_result& r)

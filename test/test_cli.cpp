@@ -1,5 +1,6 @@
 // Runs the real `plexbutler` executable against the real emulator executable (and against
 // small misbehaving servers) and checks what a user sees: stdout, stderr and exit codes.
+#include "support/emulator_process.hpp"
 #include "support/process.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -24,25 +25,8 @@ namespace asio = boost::asio;
 namespace {
 
 const std::string cli = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
-const std::string emulator_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler-emulator";
 
-// The Butler emulator executable with a token; no maintenance window so tasks start at once.
-struct emulator {
-    explicit emulator(std::vector<std::string> extra = {})
-    {
-        std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--token", token, "--quiet", "--window",
-                                         "00:00-00:00", "--task-duration-ms", "60000"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        proc = std::make_unique<child_process>(emulator_exe, args);
-        url = wait_for_listening(*proc);
-        REQUIRE_FALSE(url.empty());
-    }
-    ~emulator() { proc->signal(SIGTERM); }
-
-    std::string token = random_hex(32);
-    std::unique_ptr<child_process> proc;
-    std::string url;
-};
+using emulator = emulator_process;
 
 // Runs the CLI; PLEX_* variables of the test's own environment never leak in.
 process_result run_cli(const std::vector<std::string>& args, std::vector<std::pair<std::string, std::string>> env = {})

@@ -1,5 +1,6 @@
 // Runs the example programs against the emulator executable: they compile, run and print
 // what their comments promise.
+#include "support/emulator_process.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,23 +16,8 @@ using namespace plexbutler::test;
 namespace {
 
 const std::string examples_dir = PLEXBUTLER_BINARY_DIR "/examples/";
-const std::string emulator_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler-emulator";
 
-struct emulator {
-    emulator()
-        : proc(std::make_unique<child_process>(
-              emulator_exe, std::vector<std::string>{"--listen", "127.0.0.1:0", "--token", token, "--quiet",
-                                                     "--window", "00:00-00:00", "--task-duration-ms", "60000"})),
-          url(wait_for_listening(*proc))
-    {
-        REQUIRE_FALSE(url.empty());
-    }
-    ~emulator() { proc->signal(SIGTERM); }
-
-    std::string token = random_hex(32);
-    std::unique_ptr<child_process> proc;
-    std::string url;
-};
+using emulator = emulator_process;
 
 process_options with_token(const std::string& token)
 {
