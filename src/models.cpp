@@ -716,6 +716,8 @@ private:
         return true;
     }
 
+    // key() and value() stay out of line: inlined into Boost.JSON's string parser they made it too
+    // big for g++ to inline its scanner (count_valid), which cost more than the calls (micro_decode).
     BOOST_NOINLINE void key(std::string_view k)
     {
         if (depth_ == record_depth) { // the common case first
