@@ -3,9 +3,9 @@
 
 #include "alloc_counter.hpp"
 
-#include "detail/classify.hpp"
-#include "detail/pool_state.hpp"
-#include "detail/request.hpp"
+#include "sansio/classify.hpp"
+#include "sansio/pool_state.hpp"
+#include "http/request.hpp"
 
 #include <plexbutler/options.hpp>
 

@@ -2,9 +2,9 @@
 // behaviour they pinned down never regresses (the fuzz build is not part of every run).
 #include "support/client_fixture.hpp"
 
-#include "detail/classify.hpp"
-#include "detail/connection.hpp"
-#include "detail/request.hpp"
+#include "sansio/classify.hpp"
+#include "http/connection.hpp"
+#include "http/request.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -104,7 +104,8 @@ TEST_CASE("fuzz regression: a Location's query is never echoed, whatever precede
 {
     const std::string location = "\x8e\x8b\x8f://evil.examplej/x?X-Plex-Toke\x85=abc#frag";
     const auto cut = detail::location_without_query(location);
-    CHECK(cut.size() <= location.find('?'));
+    CHECK(cut.find('?') == std::string::npos); // escaping may lengthen what precedes the query, never keep it
+    CHECK(cut.find("Toke") == std::string::npos);
     CHECK(cut.find("abc") == std::string::npos);
     CHECK(cut.find("frag") == std::string::npos);
     const auto msg = detail::redirect_message(302, location);

@@ -1,5 +1,5 @@
 // Unit tests of the I/O-free pool bookkeeping (no sockets, no sleeping: time is injected).
-#include "detail/pool_state.hpp"
+#include "sansio/pool_state.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Unit tests of request rendering: exact bytes, header validation, token placement.
-#include "detail/request.hpp"
+#include "http/request.hpp"
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/version.hpp>

@@ -1,5 +1,5 @@
 // Unit tests of the I/O-free retry decisions; the random source is injected.
-#include "detail/retry.hpp"
+#include "sansio/retry.hpp"
 
 #include <plexbutler/error.hpp>
 

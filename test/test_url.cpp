@@ -1,5 +1,5 @@
 // Unit tests of server address parsing (Boost.URL), no I/O.
-#include "detail/request.hpp"
+#include "http/request.hpp"
 
 #include <plexbutler/client.hpp>
 

@@ -29,7 +29,8 @@ using result = boost::system::result<T, failure>;
 
 namespace detail {
 class client_impl;
-}
+struct client_access;
+} // namespace detail
 
 /// @brief An asynchronous client of the Butler API of one Plex Media Server.
 ///
@@ -141,6 +142,9 @@ public:
     const std::string& origin() const noexcept;
 
 private:
+    friend struct detail::client_access;
+    explicit client(std::shared_ptr<detail::client_impl> impl) noexcept : impl_(std::move(impl)) {}
+
     std::shared_ptr<detail::client_impl> impl_;
 };
 

@@ -5,7 +5,7 @@
 // target is <prefix>/butler/<one segment> and whose header set is the same as for
 // a plain name and plain values: no CR/LF/NUL anywhere, no extra or missing header.
 
-#include "detail/request.hpp"
+#include "http/request.hpp"
 
 #include <plexbutler/options.hpp>
 #include <plexbutler/task_name.hpp>

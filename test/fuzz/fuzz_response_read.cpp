@@ -27,8 +27,8 @@ void assertion_failed(char const* expr, char const*, char const* file, long)
 void assertion_failed_msg(char const*, char const*, char const*, char const*, long) { std::abort(); }
 } // namespace boost
 
-#include "detail/classify.hpp"
-#include "detail/connection.hpp"
+#include "sansio/classify.hpp"
+#include "http/connection.hpp"
 
 #include <plexbutler/models.hpp>
 

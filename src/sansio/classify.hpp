@@ -1,5 +1,5 @@
-#ifndef PLEXBUTLER_DETAIL_CLASSIFY_HPP
-#define PLEXBUTLER_DETAIL_CLASSIFY_HPP
+#ifndef PLEXBUTLER_SANSIO_CLASSIFY_HPP
+#define PLEXBUTLER_SANSIO_CLASSIFY_HPP
 
 // I/O-free classification of HTTP statuses and transport errors.
 
@@ -46,7 +46,7 @@ error map_transport_error(const boost::system::error_code& ec) noexcept;
 /// (EOF, reset, broken pipe, aborted by peer).
 bool is_stale_connection_error(const boost::system::error_code& ec) noexcept;
 
-/// Keeps printable ASCII of `text` (others become `?`), at most `max` bytes.
+/// The first `max` bytes of `text`, with bytes outside printable ASCII escaped as `\xNN`.
 std::string printable(std::string_view text, std::size_t max = 200);
 
 } // namespace plexbutler::detail

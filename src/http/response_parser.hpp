@@ -1,20 +1,12 @@
-#ifndef PLEXBUTLER_DETAIL_CONNECTION_HPP
-#define PLEXBUTLER_DETAIL_CONNECTION_HPP
+#ifndef PLEXBUTLER_HTTP_RESPONSE_PARSER_HPP
+#define PLEXBUTLER_HTTP_RESPONSE_PARSER_HPP
 
-// One pooled HTTP/1.1 connection (plain or TLS) and its reusable buffers.
-// Owned exclusively by whoever holds its pool slot, so it needs no locking.
+// The client's HTTP/1.1 response parser: Beast's basic_parser writing into a reusable
+// response_sink (no allocation per header field). Beast enforces the header and body limits.
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 
-#include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 namespace plexbutler::detail {
@@ -117,35 +109,6 @@ private:
     response_sink& sink_;
     std::uint64_t budget_;
     std::uint64_t framing_ = 0;
-};
-
-/// A connection of the pool: the stream, the read buffer, the parser storage and the request buffer.
-struct connection {
-    /// `read_limit` (header + body limits) bounds the read buffer reserved up front.
-    connection(const boost::asio::any_io_executor& ex, boost::asio::ssl::context* tls_context, std::size_t read_limit)
-    {
-        // Beast reads at most the buffer's free capacity (at least 512 bytes): without a reserve a
-        // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity.
-        buffer.reserve(std::min<std::size_t>(read_limit, 16 * 1024));
-        // Hard cap: Beast bounds neither a chunk header's extensions nor trailers while they are
-        // incomplete, so a server sending one endless line would grow the buffer until the deadline.
-        // Past the cap Beast fails with buffer_overflow (mapped to error::body_too_large).
-        buffer.max_size(read_limit);
-        if (tls_context)
-            tls.emplace(boost::beast::tcp_stream(ex), *tls_context);
-        else
-            plain.emplace(ex);
-    }
-
-    boost::beast::tcp_stream& tcp() noexcept { return tls ? tls->next_layer() : *plain; }
-
-    std::optional<boost::beast::tcp_stream> plain;
-    std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream>> tls;
-    boost::beast::flat_buffer buffer;
-    std::optional<sink_parser> parser; // Beast parsers are single-use: re-emplaced per request, no heap
-    response_sink sink;
-    std::string request;               // rendered start/stop-one requests
-    std::uint64_t served = 0;          // responses read on this connection (> 0: reused)
 };
 
 } // namespace plexbutler::detail

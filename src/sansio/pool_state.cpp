@@ -1,4 +1,4 @@
-#include "detail/pool_state.hpp"
+#include "sansio/pool_state.hpp"
 
 #include <algorithm>
 #include <stdexcept>

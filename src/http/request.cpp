@@ -1,4 +1,5 @@
-#include "detail/request.hpp"
+#include "http/request.hpp"
+#include "util/ascii.hpp"
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/version.hpp>
@@ -9,7 +10,6 @@
 #include <boost/url/url.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace plexbutler::detail {
@@ -20,7 +20,7 @@ std::string lower(std::string_view s)
 {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                   [](char c) { return ascii_lower(c); });
     return out;
 }
 

@@ -1,10 +1,10 @@
-#ifndef PLEXBUTLER_DETAIL_REQUEST_HPP
-#define PLEXBUTLER_DETAIL_REQUEST_HPP
+#ifndef PLEXBUTLER_HTTP_REQUEST_HPP
+#define PLEXBUTLER_HTTP_REQUEST_HPP
 
 // Server address parsing (Boost.URL) and request rendering: the constant header
 // block is rendered once; per request only the request line varies.
 
-#include "detail/classify.hpp"
+#include "sansio/classify.hpp"
 
 #include <plexbutler/options.hpp>
 

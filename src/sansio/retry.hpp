@@ -1,5 +1,5 @@
-#ifndef PLEXBUTLER_DETAIL_RETRY_HPP
-#define PLEXBUTLER_DETAIL_RETRY_HPP
+#ifndef PLEXBUTLER_SANSIO_RETRY_HPP
+#define PLEXBUTLER_SANSIO_RETRY_HPP
 
 // I/O-free retry decisions: exponential backoff with jitter, Retry-After, limits.
 

@@ -1,4 +1,5 @@
-#include "detail/retry.hpp"
+#include "sansio/retry.hpp"
+#include "util/ascii.hpp"
 
 #include <plexbutler/error.hpp>
 
@@ -50,10 +51,7 @@ retry_decision decide_retry(const retry_policy& policy, unsigned attempts_made, 
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) noexcept
 {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-        value.remove_suffix(1);
+    value = trim_ows(value);
     if (value.empty() || value.size() > 9)
         return std::nullopt;
     std::int64_t n = 0;

@@ -1,34 +1,15 @@
-#include "detail/classify.hpp"
+#include "sansio/classify.hpp"
+#include "util/ascii.hpp"
+#include "util/escape.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include <algorithm>
-#include <cctype>
 
 namespace plexbutler::detail {
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-} // namespace
 
 status_class classify_status(operation_kind op, unsigned status) noexcept
 {
@@ -76,20 +57,20 @@ status_class classify_status(operation_kind op, unsigned status) noexcept
 
 bool is_json_content_type(std::string_view content_type) noexcept
 {
-    auto media = trim(content_type.substr(0, content_type.find(';')));
+    auto media = trim_ows(content_type.substr(0, content_type.find(';')));
     return iequals(media, "application/json");
 }
 
 bool is_identity_encoding(std::string_view content_encoding) noexcept
 {
-    auto v = trim(content_encoding);
+    auto v = trim_ows(content_encoding);
     return v.empty() || iequals(v, "identity");
 }
 
 std::string location_without_query(std::string_view location)
 {
     auto end = location.find_first_of("?#");
-    return printable(trim(location.substr(0, end)));
+    return printable(trim_ows(location.substr(0, end)));
 }
 
 std::string redirect_message(unsigned status, std::string_view location)
@@ -135,15 +116,6 @@ bool is_stale_connection_error(const boost::system::error_code& ec) noexcept
            ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
-std::string printable(std::string_view text, std::size_t max)
-{
-    std::string out;
-    out.reserve(std::min(text.size(), max));
-    for (char ch : text.substr(0, max)) {
-        auto u = static_cast<unsigned char>(ch);
-        out.push_back(u >= 0x20 && u < 0x7f ? ch : '?');
-    }
-    return out;
-}
+std::string printable(std::string_view text, std::size_t max) { return ascii_escaped(text, max); }
 
 } // namespace plexbutler::detail

@@ -1,5 +1,5 @@
-#ifndef PLEXBUTLER_DETAIL_POOL_STATE_HPP
-#define PLEXBUTLER_DETAIL_POOL_STATE_HPP
+#ifndef PLEXBUTLER_SANSIO_POOL_STATE_HPP
+#define PLEXBUTLER_SANSIO_POOL_STATE_HPP
 
 // I/O-free bookkeeping of the connection pool: events in, decisions out.
 // Not synchronised: the client runs it on its pool strand.

@@ -1,0 +1,41 @@
+#ifndef PLEXBUTLER_CLIENT_CLIENT_IMPL_HPP
+#define PLEXBUTLER_CLIENT_CLIENT_IMPL_HPP
+
+// What a `client` holds: the pool client behind a small virtual interface, so that the public
+// class does not depend on the strand, the stream or the clock the pool runs with.
+
+#include "sansio/classify.hpp"
+
+#include <plexbutler/client.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace plexbutler::detail {
+
+class client_impl {
+public:
+    virtual ~client_impl() = default;
+    // `previous` (may be null) must live until the operation completes; it is moved from.
+    virtual boost::asio::awaitable<result<tasks_response>> run_list(call_options co, tasks_response* previous) = 0;
+    virtual boost::asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
+                                                                      call_options co) = 0;
+    virtual pool_stats stats() const = 0;
+    virtual void shutdown() = 0;
+    virtual boost::asio::awaitable<void> async_shutdown() = 0;
+    virtual const boost::asio::any_io_executor& executor() const noexcept = 0;
+    virtual const std::string& origin() const noexcept = 0;
+};
+
+/// Builds a `client` around any implementation (tests: a pool over in-memory streams).
+struct client_access {
+    static client make(std::shared_ptr<client_impl> impl) { return client(std::move(impl)); }
+};
+
+} // namespace plexbutler::detail
+
+#endif

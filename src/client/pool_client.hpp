@@ -1,0 +1,436 @@
+#ifndef PLEXBUTLER_CLIENT_POOL_CLIENT_HPP
+#define PLEXBUTLER_CLIENT_POOL_CLIENT_HPP
+
+// The pooled client: one coroutine per operation drives the attempt state machine
+// (sansio/attempt.hpp) and does only the I/O it asks for; the pool's bookkeeping
+// (sansio/pool_state.hpp) runs on the pool strand.
+//
+// `Strand` serialises the pool state. `Transport` supplies the connections, the clock and the
+// timers: http/tcp_transport.hpp in production, in-memory streams with a manual clock in tests.
+
+#include "client/client_impl.hpp"
+#include "http/connection.hpp"
+#include "http/interpret.hpp"
+#include "http/request.hpp"
+#include "sansio/attempt.hpp"
+#include "sansio/classify.hpp"
+#include "sansio/pool_state.hpp"
+#include "sansio/retry.hpp"
+
+#include <plexbutler/client.hpp>
+#include <plexbutler/models.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace plexbutler::detail {
+
+/// Uniform in [0, 1): the jitter of retry backoffs.
+inline double random_unit() noexcept
+{
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+template <class Strand, class Transport>
+class pool_client final : public client_impl, public std::enable_shared_from_this<pool_client<Strand, Transport>> {
+public:
+    using clock_type = typename Transport::clock_type;
+    using timer_type = typename Transport::timer_type;
+    using connection_type = typename Transport::connection_type;
+
+    /// @param make_transport called once with the validated options and endpoint.
+    template <class MakeTransport>
+    pool_client(boost::asio::any_io_executor ex, Strand strand, client_options opts, MakeTransport&& make_transport)
+        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))), ep_(parse_endpoint(opts_)),
+          req_(opts_, ep_), transport_(make_transport(opts_, ep_)),
+          state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout), conns_(opts_.max_connections),
+          idle_timer_(strand_)
+    {
+        if (ep_.https && !opts_.tls_verify)
+            log(log_level::warning, "TLS certificate verification is disabled (tls_verify=false): insecure");
+    }
+
+    // Not coroutines: they return run's awaitable, so an operation is still one frame here.
+    boost::asio::awaitable<result<tasks_response>> run_list(call_options co, tasks_response* previous) override
+    {
+        return run<butler_task_list>(operation_kind::list_tasks, {}, std::move(co), previous);
+    }
+    boost::asio::awaitable<result<task_response>> run_outcome(operation_kind op, std::string_view name,
+                                                              call_options co) override
+    {
+        return run<task_outcome>(op, name, std::move(co), nullptr);
+    }
+
+    pool_stats stats() const override
+    {
+        pool_stats s;
+        {
+            std::lock_guard lk(stats_mu_);
+            s = stats_;
+        }
+        s.connections_created = created_.load(std::memory_order_relaxed);
+        s.requests_served = served_.load(std::memory_order_relaxed);
+        s.requests_retried = retried_.load(std::memory_order_relaxed);
+        return s;
+    }
+
+    void shutdown() override
+    {
+        shut_down_.store(true);
+        boost::asio::dispatch(strand_, [self = this->shared_from_this()] { self->do_shutdown(); });
+    }
+
+    boost::asio::awaitable<void> async_shutdown() override
+    {
+        namespace asio = boost::asio;
+        shut_down_.store(true);
+        co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
+        do_shutdown();
+        co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
+    }
+
+    const boost::asio::any_io_executor& executor() const noexcept override { return ex_; }
+    const std::string& origin() const noexcept override { return ep_.origin; }
+
+private:
+    /// A queued checkout; lives in the waiting coroutine's frame (as `std::optional<waiter>`,
+    /// whose address is the waiter id), touched only on the pool strand.
+    struct waiter {
+        // The timer runs on the plain executor (no type-erased strand to copy); its wait completes
+        // through the pool strand (bind_executor) and it is only touched there.
+        explicit waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}
+        timer_type timer; // expiry = the attempt deadline; cancelled to wake the waiter
+        std::optional<grant> granted;
+        bool shut_down = false;
+    };
+
+    /// Result of a checkout.
+    struct lease {
+        boost::system::error_code ec;
+        std::size_t slot = 0;
+        bool needs_connect = false;
+    };
+
+    static client_options validated(client_options o)
+    {
+        if (o.max_connections == 0)
+            throw std::invalid_argument("client_options.max_connections must be at least 1");
+        if (o.connect_timeout.count() < 0 || o.request_timeout.count() < 0 || o.idle_timeout.count() < 0)
+            throw std::invalid_argument("client_options timeouts must not be negative");
+        if (o.max_header_bytes == 0 || o.max_body_bytes == 0 || o.max_json_depth == 0)
+            throw std::invalid_argument("client_options limits must be positive");
+        if (auto* msg = validate_retry_policy(o.retry))
+            throw std::invalid_argument(std::string("client_options.") + msg);
+        return o;
+    }
+
+    static long long to_ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+
+    static bool is_cancelled(const boost::asio::cancellation_state& st)
+    {
+        return st.cancelled() != boost::asio::cancellation_type::none;
+    }
+
+    // One coroutine frame for the whole operation: nested frames would defeat Asio's frame
+    // recycling. It performs what the attempt state machine asks and feeds back the outcome.
+    // `previous` (a caller's earlier response, or null) becomes the response decoded into: on
+    // success it is moved into the result, so its strings and task vector are reused, not allocated.
+    // (A pointer, not a by-value parameter: g++ 12 copies temporaries of a co_await expression
+    // into the coroutine frame bytewise, which breaks std::string's small-buffer pointer.)
+    template <class Content>
+    boost::asio::awaitable<result<response<Content>>> run(operation_kind op, std::string_view name, call_options co,
+                                                          response<Content>* previous)
+    {
+        namespace asio = boost::asio;
+        namespace http = boost::beast::http;
+        using boost::system::error_code;
+
+        co_await asio::this_coro::throw_if_cancelled(false);
+        const retry_policy& policy = co.retry ? *co.retry : opts_.retry;
+        if (co.retry) {
+            if (auto* msg = validate_retry_policy(policy))
+                throw std::invalid_argument(std::string("call_options.") + msg);
+        }
+        response<Content> reuse; // taken only once nothing can throw: an invalid call leaves it alone
+        if (previous != nullptr)
+            reuse = std::move(*previous);
+        const auto timeout = co.timeout ? *co.timeout : opts_.request_timeout;
+        const request_context ctx{opts_, ep_, req_};
+        std::optional<waiter> w; // its address is this operation's waiter id in the pool queue
+        const auto waiter_id = reinterpret_cast<std::uintptr_t>(&w);
+        attempt_fsm fsm(policy, timeout, &random_unit);
+        std::optional<result<response<Content>>> out; // the result, or the last attempt's failure
+        lease l;
+
+        for (auto a = fsm.start(clock_type::now());;) {
+            if (a.release != slot_release::none)
+                release(l.slot, a.release == slot_release::reuse); // may destroy the connection
+            if (a.counts_as_retry)
+                retried_.fetch_add(1, std::memory_order_relaxed);
+            switch (a.step) {
+            case attempt_step::checkout: {
+                if (a.note == attempt_note::unsolicited_bytes)
+                    log(log_level::debug, "idle connection to " + ep_.server + " received unsolicited bytes; discarded");
+                else if (a.note == attempt_note::stale_connection)
+                    log(log_level::debug, "reused connection to " + ep_.server + " was closed; retrying on a new one");
+                l = lease{};
+                if (shut_down_.load(std::memory_order_relaxed)) {
+                    l.ec = error::client_shut_down;
+                } else {
+                    co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
+                    auto d = state_.checkout(waiter_id, clock_type::now());
+                    publish_stats();
+                    using k = checkout_decision::kind;
+                    switch (d.what) {
+                    case k::use_idle: l = lease{{}, d.slot, false}; break;
+                    case k::open_new: l = lease{{}, d.slot, true}; break;
+                    case k::too_many_waiters: l.ec = error::too_many_waiters; break;
+                    case k::shut_down: l.ec = error::client_shut_down; break;
+                    case k::wait: {
+                        w.emplace(ex_);
+                        w->timer.expires_at(a.deadline);
+                        error_code ec;
+                        co_await w->timer.async_wait(
+                            asio::bind_executor(strand_, asio::redirect_error(asio::use_awaitable, ec)));
+                        // Back on the strand: a grant wins over a concurrent expiry or cancellation.
+                        if (w->granted) {
+                            l = lease{{}, w->granted->slot, w->granted->needs_connect};
+                        } else if (w->shut_down) {
+                            l.ec = error::cancelled;
+                        } else {
+                            state_.cancel_waiter(waiter_id);
+                            publish_stats();
+                            l.ec = ec ? error_code(error::cancelled) : error_code(error::timeout);
+                        }
+                        w.reset();
+                        break;
+                    }
+                    }
+                    if (l.ec)
+                        co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
+                }
+                bool cancelled = false;
+                if (l.ec) {
+                    std::string msg = l.ec == error::timeout ? "after " + std::to_string(to_ms(timeout)) +
+                                                                   " ms waiting for a connection to " + ep_.server
+                                      : l.ec == error::too_many_waiters ? "too many operations waiting for a connection"
+                                      : l.ec == error::client_shut_down ? "client shut down"
+                                                                        : "while waiting for a connection";
+                    out = ctx.fail(static_cast<error>(l.ec.value()), op, name, std::move(msg));
+                } else {
+                    cancelled = is_cancelled(co_await asio::this_coro::cancellation_state);
+                }
+                a = fsm.on_checkout(l.ec, l.needs_connect, cancelled, clock_type::now());
+                break;
+            }
+            case attempt_step::connect: {
+                conns_[l.slot] = transport_.make_connection(ex_, read_limit_);
+                created_.fetch_add(1, std::memory_order_relaxed);
+                std::string msg;
+                auto ec = co_await transport_.connect(conns_[l.slot]->stream, a.deadline, msg);
+                if (ec)
+                    out = ctx.fail(static_cast<error>(ec.value()), op, name, std::move(msg));
+                a = fsm.on_connect(ec, clock_type::now());
+                break;
+            }
+            case attempt_step::check_idle:
+                a = fsm.on_idle_check(conns_[l.slot]->stream.has_unsolicited_bytes(), clock_type::now());
+                break;
+            case attempt_step::exchange: {
+                connection_type& c = *conns_[l.slot];
+                const std::string* bytes = &req_.fixed(op);
+                if (op == operation_kind::start_task || op == operation_kind::stop_task) {
+                    req_.render_task(c.request, op, name);
+                    bytes = &c.request;
+                }
+                if (opts_.logger)
+                    log(log_level::debug, "-> " + req_.request_line(op, name) + " (" + ep_.server + ")");
+                if (a.deadline != attempt_time::max())
+                    c.stream.expires_at(a.deadline); // one deadline for write + read: a dripping server is cut
+                else
+                    c.stream.expires_never();
+                exchange_outcome x;
+                co_await asio::async_write(c.stream, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, x.ec));
+                if (!x.ec) {
+                    c.sink.clear();
+                    c.parser.emplace(c.sink, opts_.max_body_bytes);
+                    c.parser->header_limit(
+                        static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
+                    co_await http::async_read(c.stream, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, x.ec));
+                }
+                bool cancelled = false;
+                if (x.ec) {
+                    x.got_some = c.parser && c.parser->got_some();
+                    cancelled = is_cancelled(co_await asio::this_coro::cancellation_state);
+                    const auto e = map_transport_error(x.ec);
+                    out = ctx.fail(e, op, name, ctx.transport_message(e, x.ec, timeout), c.sink.status);
+                } else {
+                    x.keep_alive = c.parser->keep_alive();
+                    x.version = c.sink.version;
+                    x.leftover = c.buffer.size();
+                    ++c.served;
+                    served_.fetch_add(1, std::memory_order_relaxed);
+                }
+                c.parser.reset();
+                a = fsm.on_exchange(x, cancelled, shut_down_.load(std::memory_order_relaxed), clock_type::now());
+                break;
+            }
+            case attempt_step::interpret: {
+                const connection_type& c = *conns_[l.slot];
+                if (opts_.logger)
+                    log(log_level::debug, "<- HTTP/" + std::to_string(c.sink.version / 10) + "." +
+                                              std::to_string(c.sink.version % 10) + " " + std::to_string(c.sink.status) +
+                                              " " + printable(c.sink.reason) + " (" + req_.request_line(op, name) + ")");
+                out = interpret<Content>(ctx, op, name, c.sink, reuse);
+                std::optional<std::chrono::seconds> retry_after;
+                if (!c.sink.retry_after.empty())
+                    retry_after = parse_retry_after(c.sink.retry_after);
+                a = fsm.on_interpret(*out ? error_code{} : out->error().code, c.sink.status, retry_after,
+                                     clock_type::now());
+                break;
+            }
+            case attempt_step::backoff: {
+                log(log_level::info, "retrying " + out->error().diag.request_line + " in " +
+                                         std::to_string(a.delay.count()) + " ms after: " + out->error().message());
+                timer_type t(co_await asio::this_coro::executor);
+                t.expires_after(a.delay);
+                error_code ec;
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                const bool cancelled = is_cancelled(co_await asio::this_coro::cancellation_state) || ec;
+                a = fsm.on_backoff(cancelled, shut_down_.load(std::memory_order_relaxed), clock_type::now());
+                break;
+            }
+            case attempt_step::complete:
+                switch (a.end) {
+                case attempt_end::success:
+                case attempt_end::last_failure: break;
+                case attempt_end::cancelled:
+                    co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
+                    out = ctx.fail(error::cancelled, op, name, "cancelled");
+                    break;
+                case attempt_end::backoff_cancelled:
+                    out = ctx.fail(error::cancelled, op, name, "cancelled during retry backoff");
+                    break;
+                case attempt_end::shut_down: out = ctx.fail(error::client_shut_down, op, name, "client shut down"); break;
+                }
+                co_return std::move(*out);
+            }
+        }
+    }
+
+    void log(log_level level, std::string_view msg) const
+    {
+        if (opts_.logger)
+            opts_.logger(level, redact(std::string(msg), opts_.token));
+    }
+
+    void publish_stats()
+    {
+        std::lock_guard lk(stats_mu_);
+        stats_.open = state_.open();
+        stats_.idle = state_.idle();
+        stats_.busy = state_.busy();
+        stats_.waiting = state_.waiting();
+    }
+
+    // ---- pool (strand) -------------------------------------------------------------------------
+
+    void release(std::size_t slot, bool reusable)
+    {
+        boost::asio::dispatch(strand_,
+                              [self = this->shared_from_this(), slot, reusable] { self->do_release(slot, reusable); });
+    }
+
+    void do_release(std::size_t slot, bool reusable)
+    {
+        auto d = state_.release(slot, reusable, clock_type::now());
+        if (d.close)
+            conns_[slot].reset();
+        if (d.handoff)
+            wake(*d.handoff);
+        arm_idle_timer();
+        publish_stats();
+    }
+
+    void wake(const grant& g)
+    {
+        auto& w = *reinterpret_cast<std::optional<waiter>*>(g.waiter);
+        w->granted = g;
+        w->timer.cancel();
+    }
+
+    void arm_idle_timer()
+    {
+        if (idle_timer_armed_)
+            return;
+        auto when = state_.next_idle_expiry();
+        if (!when)
+            return;
+        idle_timer_armed_ = true;
+        idle_timer_.expires_at(*when);
+        idle_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+            self->idle_timer_armed_ = false;
+            if (ec || self->state_.is_shut_down())
+                return;
+            for (auto slot : self->state_.expire_idle(clock_type::now()))
+                self->conns_[slot].reset();
+            self->publish_stats();
+            self->arm_idle_timer();
+        });
+    }
+
+    void do_shutdown()
+    {
+        auto a = state_.shutdown();
+        for (auto id : a.failed_waiters) {
+            auto& w = *reinterpret_cast<std::optional<waiter>*>(id);
+            w->shut_down = true;
+            w->timer.cancel();
+        }
+        for (auto slot : a.closed_slots)
+            conns_[slot].reset();
+        idle_timer_.cancel();
+        publish_stats();
+    }
+
+    boost::asio::any_io_executor ex_;
+    Strand strand_;
+    client_options opts_;
+    endpoint ep_;
+    request_templates req_;
+    Transport transport_;
+    pool_state state_;                                    // strand only
+    std::vector<std::unique_ptr<connection_type>> conns_; // a slot's object belongs to whoever holds the slot
+    timer_type idle_timer_;                               // strand only
+    bool idle_timer_armed_ = false;                       // strand only
+    mutable std::mutex stats_mu_;
+    pool_stats stats_;
+    std::atomic<std::uint64_t> created_{0}, served_{0}, retried_{0};
+    std::atomic<bool> shut_down_{false};
+    // Header + body limits, saturated: what one response can occupy in the read buffer.
+    std::size_t read_limit_ = opts_.max_header_bytes > SIZE_MAX - opts_.max_body_bytes
+                                  ? SIZE_MAX
+                                  : opts_.max_header_bytes + opts_.max_body_bytes;
+};
+
+} // namespace plexbutler::detail
+
+#endif

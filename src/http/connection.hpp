@@ -1,0 +1,52 @@
+#ifndef PLEXBUTLER_HTTP_CONNECTION_HPP
+#define PLEXBUTLER_HTTP_CONNECTION_HPP
+
+// One pooled HTTP/1.1 connection over any stream, with its reusable buffers. Owned exclusively
+// by whoever holds its pool slot, so it needs no locking.
+//
+// `Stream` is an AsyncReadStream and AsyncWriteStream that also provides
+//   void expires_at(std::chrono::steady_clock::time_point);  // one deadline for what follows
+//   void expires_never();
+//   bool has_unsolicited_bytes();  // bytes (or an error) arrived while the connection idled
+// and reports a passed deadline as boost::beast::error::timeout: tcp_or_tls_stream in
+// production (http/tcp_transport.hpp), an in-memory stream with a manual clock in tests.
+
+#include "http/response_parser.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace plexbutler::detail {
+
+/// A connection of the pool: the stream, the read buffer, the parser storage and the request buffer.
+template <class Stream>
+struct basic_connection {
+    /// `read_limit` (header + body limits) bounds the read buffer; `args` construct the stream.
+    template <class... Args>
+    explicit basic_connection(std::size_t read_limit, Args&&... args) : stream(std::forward<Args>(args)...)
+    {
+        // Beast reads at most the buffer's free capacity (at least 512 bytes): without a reserve a
+        // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity.
+        buffer.reserve(std::min<std::size_t>(read_limit, 16 * 1024));
+        // Hard cap: Beast bounds neither a chunk header's extensions nor trailers while they are
+        // incomplete, so a server sending one endless line would grow the buffer until the deadline.
+        // Past the cap Beast fails with buffer_overflow (mapped to error::body_too_large).
+        buffer.max_size(read_limit);
+    }
+
+    Stream stream;
+    boost::beast::flat_buffer buffer;
+    std::optional<sink_parser> parser; // Beast parsers are single-use: re-emplaced per request, no heap
+    response_sink sink;
+    std::string request;               // rendered start/stop-one requests
+    std::uint64_t served = 0;          // responses read on this connection (> 0: reused)
+};
+
+} // namespace plexbutler::detail
+
+#endif
