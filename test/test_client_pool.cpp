@@ -1,6 +1,9 @@
-// Pool behaviour over loopback: reuse, stale keep-alive retry, idle eviction, retry policy,
-// cancellation, deadlines while waiting, shutdown.
+// Pool behaviour: reuse, stale keep-alive retry, idle eviction, retry policy, cancellation,
+// deadlines while waiting, shutdown. The real client and pool run over in-memory streams
+// (support/memory_transport.hpp) with a manual clock: time is moved, never waited for.
+// The last cases run over loopback sockets, where threads and the kernel are part of the test.
 #include "support/client_fixture.hpp"
+#include "support/memory_server.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -11,15 +14,31 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
+namespace {
+
+// Spawns `a` on `ctx`; the returned slot fills when it completes.
+template <class T>
+std::shared_ptr<std::optional<T>> spawn(asio::io_context& ctx, asio::awaitable<T> a)
+{
+    auto out = std::make_shared<std::optional<T>>();
+    asio::co_spawn(ctx, std::move(a), [out](std::exception_ptr e, T v) {
+        if (e)
+            std::rethrow_exception(e);
+        out->emplace(std::move(v));
+    });
+    return out;
+}
+
+} // namespace
+
 TEST_CASE("pool: a keep-alive connection closed by the server while idle is retried transparently", "[client][pool]")
 {
-    scripted_server server;
+    asio::io_context ctx;
+    memory_server server(ctx);
     server.push(script{}.respond(tasks_ok()).close());
     server.push(script{}.respond(tasks_ok()).repeat());
-    asio::io_context ctx;
-    client c(ctx, options_for(server));
+    client c = server.make_client();
     REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
-    run_void(ctx, sleep_for(100ms)); // let the FIN arrive
     auto r = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(r.has_value());
     CHECK(c.stats().requests_retried == 1);
@@ -27,17 +46,36 @@ TEST_CASE("pool: a keep-alive connection closed by the server while idle is retr
     CHECK(server.connections() == 2);
 }
 
+TEST_CASE("pool: an idle connection with unsolicited bytes is discarded, not read as the next response", "[client][pool]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    // The first connection sends a second, unrequested response right after the first.
+    server.push(script{}.respond(tasks_ok() + http_response(503, "stray")).hang());
+    server.push(script{}.respond(tasks_ok()).repeat());
+    client c = server.make_client();
+    REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
+    auto r = run_on(ctx, c.try_get_butler_tasks());
+    REQUIRE(r.has_value()); // not the stray 503
+    CHECK(r->status == 200);
+    CHECK(c.stats().connections_created == 2);
+    CHECK(c.stats().requests_retried == 0);
+}
+
 TEST_CASE("pool: idle connections are evicted after idle_timeout", "[client][pool]")
 {
-    scripted_server server;
-    server.set_default(script{}.respond(tasks_ok()).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.set_default(script{}.respond(tasks_ok()).repeat());
+    client_options o;
     o.idle_timeout = 200ms;
-    client c(ctx, o);
+    client c = server.make_client(o);
     REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
-    CHECK(settle(ctx, [&] { return c.stats().idle == 1; }));
-    CHECK(settle(ctx, [&] { return c.stats().open == 0; }, 3000ms));
+    CHECK(c.stats().idle == 1);
+    advance_clock(ctx, 150ms);
+    CHECK(c.stats().open == 1); // not yet
+    advance_clock(ctx, 60ms);
+    CHECK(settle(ctx, [&] { return c.stats().open == 0; }));
     REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
     CHECK(c.stats().connections_created == 2);
     CHECK(c.stats().requests_retried == 0);
@@ -45,78 +83,135 @@ TEST_CASE("pool: idle connections are evicted after idle_timeout", "[client][poo
 
 TEST_CASE("pool: retry policy retries 503 honouring Retry-After", "[client][pool][retry]")
 {
-    scripted_server server;
-    server.push(script{}.respond(http_response(503, "busy", "text/plain", "Retry-After: 1\r\n")).respond(tasks_ok()).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.push(script{}.respond(http_response(503, "busy", "text/plain", "Retry-After: 1\r\n")).respond(tasks_ok()).repeat());
+    client_options o;
     o.retry.max_attempts = 3;
     o.retry.initial_interval = 10ms;
-    client c(ctx, o);
-    const auto start = std::chrono::steady_clock::now();
-    auto r = run_on(ctx, c.try_get_butler_tasks());
-    const auto elapsed = std::chrono::steady_clock::now() - start;
-    REQUIRE(r.has_value());
-    CHECK(r->content.tasks.size() == 2);
-    CHECK(elapsed >= 900ms); // Retry-After: 1 was honoured over the 10 ms backoff
+    client c = server.make_client(o);
+    auto r = spawn(ctx, c.try_get_butler_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    advance_clock(ctx, 900ms); // past the 10 ms backoff, not past Retry-After: 1
+    CHECK_FALSE(*r);
+    CHECK(server.requests().size() == 1);
+    advance_clock(ctx, 100ms);
+    REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+    REQUIRE((*r)->has_value());
+    CHECK((*r)->value().content.tasks.size() == 2);
     CHECK(c.stats().requests_retried == 1);
     CHECK(server.requests().size() == 2);
 }
 
 TEST_CASE("pool: retry policy gives up after max_attempts; per-call override disables it", "[client][pool][retry]")
 {
-    scripted_server server;
-    server.set_default(script{}.respond(http_response(503, "")).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.set_default(script{}.respond(http_response(503, "")).repeat());
+    client_options o;
     o.retry.max_attempts = 3;
     o.retry.initial_interval = 10ms;
-    client c(ctx, o);
-    auto r = run_on(ctx, c.try_stop_all_tasks());
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == error::server_error);
-    CHECK(r.error().diag.http_status == 503);
+    o.retry.jitter = 0;
+    client c = server.make_client(o);
+    auto r = spawn(ctx, c.try_stop_all_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    advance_clock(ctx, 10ms);
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 2; }));
+    advance_clock(ctx, 20ms); // the backoff doubled
+    REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+    REQUIRE_FALSE((*r)->has_value());
+    CHECK((*r)->error().code == error::server_error);
+    CHECK((*r)->error().diag.http_status == 503);
     CHECK(server.requests().size() == 3);
     call_options once;
     once.retry = retry_policy{};
-    r = run_on(ctx, c.try_stop_all_tasks(once));
-    REQUIRE_FALSE(r.has_value());
+    auto r2 = run_on(ctx, c.try_stop_all_tasks(once));
+    REQUIRE_FALSE(r2.has_value());
     CHECK(server.requests().size() == 4);
     CHECK(c.stats().requests_retried == 2);
 }
 
 TEST_CASE("pool: retry of connection errors", "[client][pool][retry]")
 {
-    scripted_server server;
+    asio::io_context ctx;
+    memory_server server(ctx);
     server.push(script{}.read_request().reset());
     server.push(script{}.respond(http_response(200, "")).repeat());
-    asio::io_context ctx;
-    auto o = options_for(server);
+    client_options o;
     o.retry.max_attempts = 2;
     o.retry.initial_interval = 10ms;
-    client c(ctx, o);
-    auto r = run_on(ctx, c.try_start_task("BackupDatabase"));
-    REQUIRE(r.has_value());
-    CHECK(r->content == task_outcome::started);
+    client c = server.make_client(o);
+    auto r = spawn(ctx, c.try_start_task("BackupDatabase"));
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    advance_clock(ctx, 20ms);
+    REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+    REQUIRE((*r)->has_value());
+    CHECK((*r)->value().content == task_outcome::started);
     CHECK(c.stats().requests_retried == 1);
+    CHECK(server.connections() == 2);
+}
+
+TEST_CASE("pool: a refused connect is retried and reported as connect_failed", "[client][pool][retry]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.refuse(2);
+    server.set_default(script{}.respond(tasks_ok()).repeat());
+    client_options o;
+    o.retry.max_attempts = 2;
+    o.retry.initial_interval = 10ms;
+    client c = server.make_client(o);
+    auto r = spawn(ctx, c.try_get_butler_tasks());
+    advance_clock(ctx, 20ms);
+    REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+    REQUIRE_FALSE((*r)->has_value());
+    CHECK((*r)->error().code == error::connect_failed);
+    CHECK(run_on(ctx, c.try_get_butler_tasks()).has_value()); // the third connect is accepted
+}
+
+TEST_CASE("pool: a server that never answers times out at the deadline", "[client][pool][timeout]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.push(script{}.read_request().hang());
+    server.push(script{}.read_request().drip(tasks_ok(), 1s, 16)); // a dripping server is cut too
+    server.set_default(script{}.respond(tasks_ok()).repeat());
+    client_options o;
+    o.request_timeout = 2s;
+    client c = server.make_client(o);
+    for (int i = 0; i < 2; ++i) {
+        auto r = spawn(ctx, c.try_get_butler_tasks());
+        REQUIRE(settle(ctx, [&] { return server.requests().size() == static_cast<std::size_t>(i + 1); }));
+        advance_clock(ctx, 1900ms);
+        CHECK_FALSE(*r);
+        advance_clock(ctx, 200ms);
+        REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+        REQUIRE_FALSE((*r)->has_value());
+        CHECK((*r)->error().code == error::timeout);
+        CHECK((*r)->error().diag.server_message == "after 2000 ms waiting for response from butler.test:32400");
+    }
+    CHECK(settle(ctx, [&] { return c.stats().busy == 0 && c.stats().open == 0; }));
+    CHECK(run_on(ctx, c.try_get_butler_tasks()).has_value()); // usable afterwards
 }
 
 TEST_CASE("pool: cancellation through || with a timer closes the connection and keeps the pool consistent",
           "[client][pool][cancel]")
 {
-    scripted_server server;
+    asio::io_context ctx;
+    memory_server server(ctx);
     server.push(script{}.read_request().hang());
     server.push(script{}.respond(tasks_ok()).repeat());
-    asio::io_context ctx;
-    client c(ctx, options_for(server));
-    const auto start = std::chrono::steady_clock::now();
-    auto which = run_on(ctx, [&]() -> asio::awaitable<std::size_t> {
-        asio::steady_timer t(co_await asio::this_coro::executor);
+    client c = server.make_client();
+    auto which = spawn(ctx, [](client& cl) -> asio::awaitable<std::size_t> {
+        manual_timer t(co_await asio::this_coro::executor);
         t.expires_after(200ms);
-        auto v = co_await (c.get_butler_tasks() || t.async_wait(asio::use_awaitable));
+        auto v = co_await (cl.get_butler_tasks() || t.async_wait(asio::use_awaitable));
         co_return v.index();
-    }());
-    CHECK(which == 1);
-    CHECK(std::chrono::steady_clock::now() - start < 1500ms); // well before the 2 s deadline
+    }(c));
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    advance_clock(ctx, 200ms); // well before the request deadline
+    REQUIRE(settle(ctx, [&] { return which->has_value(); }));
+    CHECK(**which == 1);
     CHECK(settle(ctx, [&] { return c.stats().busy == 0 && c.stats().open == 0; }));
     auto r = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(r.has_value());
@@ -125,84 +220,99 @@ TEST_CASE("pool: cancellation through || with a timer closes the connection and 
 
 TEST_CASE("pool: cancelling a call reports error::cancelled", "[client][pool][cancel]")
 {
-    scripted_server server;
-    server.push(script{}.read_request().hang());
     asio::io_context ctx;
-    client c(ctx, options_for(server));
-    auto code = run_on(ctx, [&]() -> asio::awaitable<boost::system::error_code> {
-        asio::cancellation_signal sig;
-        asio::steady_timer t(co_await asio::this_coro::executor);
-        std::optional<boost::system::error_code> got;
-        asio::co_spawn(co_await asio::this_coro::executor, c.try_start_all_tasks(),
-                       asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr, result<task_response> r) {
-                           got = r ? boost::system::error_code{} : r.error().code;
-                       }));
-        t.expires_after(150ms);
-        co_await t.async_wait(asio::use_awaitable);
-        sig.emit(asio::cancellation_type::terminal);
-        while (!got) {
-            t.expires_after(10ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
-        co_return *got;
-    }());
-    CHECK(code == error::cancelled);
+    memory_server server(ctx);
+    server.push(script{}.read_request().hang());
+    client c = server.make_client();
+    asio::cancellation_signal sig;
+    std::optional<boost::system::error_code> got;
+    asio::co_spawn(ctx, c.try_start_all_tasks(),
+                   asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr, result<task_response> r) {
+                       got = r ? boost::system::error_code{} : r.error().code;
+                   }));
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    sig.emit(asio::cancellation_type::terminal);
+    REQUIRE(settle(ctx, [&] { return got.has_value(); }));
+    CHECK(*got == error::cancelled);
     CHECK(settle(ctx, [&] { return c.stats().busy == 0; }));
 }
 
 TEST_CASE("pool: waiters are served FIFO, time out, and can be cancelled", "[client][pool]")
 {
-    scripted_server server;
-    server.set_default(script{}.read_request().pause(600ms).send(tasks_ok()).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.set_default(script{}.read_request().pause(600ms).send(tasks_ok()).repeat());
+    client_options o;
     o.max_connections = 1;
-    client c(ctx, o);
-    run_void(ctx, [&]() -> asio::awaitable<void> {
-        // First call holds the only connection for ~600 ms; a waiter with a 200 ms deadline times out.
-        asio::steady_timer t(co_await asio::this_coro::executor);
-        call_options short_deadline;
-        short_deadline.timeout = 200ms;
-        auto both = co_await (c.try_get_butler_tasks() || c.try_get_butler_tasks(short_deadline));
-        // `||` finishes when the first completes: that is the waiter's timeout.
-        REQUIRE(both.index() == 1);
-        auto& w = std::get<1>(both);
-        REQUIRE_FALSE(w.has_value());
-        CHECK(w.error().code == error::timeout);
-        CHECK(w.error().diag.server_message.find("waiting for a connection") != std::string::npos);
-    }());
+    client c = server.make_client(o);
+    // The first call holds the only connection for 600 ms; a waiter with a 200 ms deadline times out.
+    call_options short_deadline;
+    short_deadline.timeout = 200ms;
+    auto first = spawn(ctx, c.try_get_butler_tasks());
+    auto waiter = spawn(ctx, c.try_get_butler_tasks(short_deadline));
+    REQUIRE(settle(ctx, [&] { return c.stats().waiting == 1 && server.requests().size() == 1; }));
+    advance_clock(ctx, 200ms);
+    REQUIRE(settle(ctx, [&] { return waiter->has_value(); }));
+    REQUIRE_FALSE((*waiter)->has_value());
+    CHECK((*waiter)->error().code == error::timeout);
+    CHECK((*waiter)->error().diag.server_message.find("waiting for a connection") != std::string::npos);
+    CHECK_FALSE(*first);
+    advance_clock(ctx, 400ms);
+    REQUIRE(settle(ctx, [&] { return first->has_value(); }));
+    CHECK((*first)->has_value());
     CHECK(settle(ctx, [&] { return c.stats().busy == 0 && c.stats().waiting == 0; }));
-    // Cancelled waiter leaves the queue.
-    run_void(ctx, [&]() -> asio::awaitable<void> {
-        asio::steady_timer t(co_await asio::this_coro::executor);
+    // FIFO: three queued calls complete in the order they asked.
+    std::vector<int> order;
+    for (int i = 0; i < 3; ++i)
+        asio::co_spawn(ctx, c.try_get_butler_tasks(), [&order, i](std::exception_ptr, result<tasks_response> r) {
+            if (r)
+                order.push_back(i);
+        });
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(settle(ctx, [&] { return server.requests().size() == static_cast<std::size_t>(2 + i); }));
+        advance_clock(ctx, 600ms);
+    }
+    REQUIRE(settle(ctx, [&] { return order.size() == 3; }));
+    CHECK(order == std::vector<int>{0, 1, 2});
+    // A cancelled waiter leaves the queue; a cancelled in-flight request closes its connection.
+    auto both = spawn(ctx, [](client& cl) -> asio::awaitable<std::size_t> {
+        manual_timer t(co_await asio::this_coro::executor);
         t.expires_after(100ms);
-        auto v = co_await ((c.get_butler_tasks() && c.get_butler_tasks()) || t.async_wait(asio::use_awaitable));
-        CHECK(v.index() == 1);
-    }());
+        auto v = co_await ((cl.get_butler_tasks() && cl.get_butler_tasks()) || t.async_wait(asio::use_awaitable));
+        co_return v.index();
+    }(c));
+    REQUIRE(settle(ctx, [&] { return c.stats().waiting == 1; }));
+    advance_clock(ctx, 100ms);
+    REQUIRE(settle(ctx, [&] { return both->has_value(); }));
+    CHECK(**both == 1);
     CHECK(settle(ctx, [&] { return c.stats().busy == 0 && c.stats().waiting == 0; }));
-    auto r = run_on(ctx, c.try_get_butler_tasks());
-    CHECK(r.has_value());
-    // Each cancelled in-flight request closed its connection.
-    CHECK(c.stats().connections_created == 3);
+    const auto before = server.requests().size();
+    auto r = spawn(ctx, c.try_get_butler_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == before + 1; }));
+    advance_clock(ctx, 600ms);
+    REQUIRE(settle(ctx, [&] { return r->has_value(); }));
+    CHECK((*r)->has_value());
+    CHECK(c.stats().connections_created == 2);
 }
 
 TEST_CASE("pool: shutdown fails waiters with cancelled and later calls with client_shut_down", "[client][pool]")
 {
-    scripted_server server;
-    server.push(script{}.read_request().pause(300ms).send(tasks_ok()).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.push(script{}.read_request().pause(300ms).send(tasks_ok()).repeat());
+    client_options o;
     o.max_connections = 1;
-    client c(ctx, o);
-    std::optional<result<tasks_response>> first, second;
-    asio::co_spawn(ctx, c.try_get_butler_tasks(), [&](std::exception_ptr, result<tasks_response> r) { first = std::move(r); });
-    asio::co_spawn(ctx, c.try_get_butler_tasks(), [&](std::exception_ptr, result<tasks_response> r) { second = std::move(r); });
-    REQUIRE(settle(ctx, [&] { return c.stats().waiting == 1; }));
+    client c = server.make_client(o);
+    auto first = spawn(ctx, c.try_get_butler_tasks());
+    auto second = spawn(ctx, c.try_get_butler_tasks());
+    REQUIRE(settle(ctx, [&] { return c.stats().waiting == 1 && server.requests().size() == 1; }));
     run_void(ctx, c.async_shutdown());
-    REQUIRE(settle(ctx, [&] { return first && second; }));
-    CHECK(first->has_value()); // in flight: completes normally
-    REQUIRE_FALSE(second->has_value());
-    CHECK(second->error().code == error::cancelled);
+    REQUIRE(settle(ctx, [&] { return second->has_value(); }));
+    REQUIRE_FALSE((*second)->has_value());
+    CHECK((*second)->error().code == error::cancelled);
+    advance_clock(ctx, 300ms);
+    REQUIRE(settle(ctx, [&] { return first->has_value(); }));
+    CHECK((*first)->has_value()); // in flight: completes normally
     auto later = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE_FALSE(later.has_value());
     CHECK(later.error().code == error::client_shut_down);
@@ -211,26 +321,40 @@ TEST_CASE("pool: shutdown fails waiters with cancelled and later calls with clie
 
 TEST_CASE("pool: too many waiters", "[client][pool]")
 {
-    scripted_server server;
-    server.push(script{}.read_request().pause(300ms).send(tasks_ok()).repeat());
     asio::io_context ctx;
-    auto o = options_for(server);
+    memory_server server(ctx);
+    server.push(script{}.read_request().pause(300ms).send(tasks_ok()).repeat());
+    client_options o;
     o.max_connections = 1;
     o.max_waiters = 1;
-    client c(ctx, o);
-    std::vector<std::optional<result<tasks_response>>> out(3);
-    for (auto& slot : out)
-        asio::co_spawn(ctx, c.try_get_butler_tasks(), [&slot](std::exception_ptr, result<tasks_response> r) { slot = std::move(r); });
-    REQUIRE(settle(ctx, [&] { return out[0] && out[1] && out[2]; }, 5000ms));
-    int ok = 0, rejected = 0;
-    for (auto& r : out) {
-        if (r->has_value())
-            ++ok;
-        else if (r->error().code == error::too_many_waiters)
-            ++rejected;
-    }
-    CHECK(ok == 2);
-    CHECK(rejected == 1);
+    client c = server.make_client(o);
+    std::vector<std::shared_ptr<std::optional<result<tasks_response>>>> out;
+    for (int i = 0; i < 3; ++i)
+        out.push_back(spawn(ctx, c.try_get_butler_tasks()));
+    REQUIRE(settle(ctx, [&] { return out[2]->has_value() && server.requests().size() == 1; })); // rejected at once
+    CHECK((*out[2])->error().code == error::too_many_waiters);
+    advance_clock(ctx, 300ms);
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 2; }));
+    advance_clock(ctx, 300ms);
+    REQUIRE(settle(ctx, [&] { return out[0]->has_value() && out[1]->has_value(); }));
+    CHECK((*out[0])->has_value());
+    CHECK((*out[1])->has_value());
+}
+
+TEST_CASE("pool (loopback): a keep-alive connection closed by the server is retried transparently", "[client][pool]")
+{
+    scripted_server server;
+    server.push(script{}.respond(tasks_ok()).close());
+    server.push(script{}.respond(tasks_ok()).repeat());
+    asio::io_context ctx;
+    client c(ctx, options_for(server));
+    REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
+    // Whether the FIN arrived before the next request or after it, the retry is the same.
+    auto r = run_on(ctx, c.try_get_butler_tasks());
+    REQUIRE(r.has_value());
+    CHECK(c.stats().requests_retried == 1);
+    CHECK(c.stats().connections_created == 2);
+    CHECK(server.connections() == 2);
 }
 
 TEST_CASE("pool: operations resume on the awaiting coroutine's executor", "[client][pool]")

@@ -1,4 +1,5 @@
 #include "support/scripted_server.hpp"
+#include "support/script_player.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -121,95 +122,20 @@ struct scripted_server::impl : std::enable_shared_from_this<impl> {
         }
     }
 
-    // Reads one request: head up to CRLFCRLF, then a Content-Length body if any.
-    static asio::awaitable<bool> read_one(tcp::socket& s, std::string& buf, std::string& out)
-    {
-        error_code ec;
-        auto n = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n",
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-        if (ec)
-            co_return false;
-        std::string head = buf.substr(0, n);
-        std::string lower = head;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        std::size_t length = 0;
-        if (auto p = lower.find("\r\ncontent-length:"); p != std::string::npos)
-            length = std::stoul(lower.substr(p + 17));
-        if (buf.size() < n + length) {
-            auto need = n + length - buf.size();
-            std::string more(need, '\0');
-            co_await asio::async_read(s, asio::buffer(more), asio::redirect_error(asio::use_awaitable, ec));
-            if (ec)
-                co_return false;
-            buf += more;
-        }
-        out = buf.substr(0, n + length);
-        buf.erase(0, n + length);
-        co_return true;
-    }
-
     asio::awaitable<void> play(std::shared_ptr<tcp::socket> sock, script sc)
     {
-        auto& s = *sock;
-        std::string buf;
         asio::steady_timer timer(ctx);
-        error_code ec;
-        const auto& steps = sc.steps();
-        for (std::size_t i = 0; i < steps.size(); ++i) {
-            const auto& st = steps[i];
-            switch (st.what) {
-            case script_step::kind::read_request: {
-                std::string req;
-                if (!co_await read_one(s, buf, req))
-                    co_return;
-                record(std::move(req));
-                break;
-            }
-            case script_step::kind::send:
-                co_await asio::async_write(s, asio::buffer(st.bytes), asio::redirect_error(asio::use_awaitable, ec));
-                if (ec)
-                    co_return;
-                break;
-            case script_step::kind::drip:
-                for (std::size_t off = 0; off < st.bytes.size(); off += st.chunk) {
-                    timer.expires_after(st.delay);
-                    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                    if (ec)
-                        co_return;
-                    auto piece = std::string_view(st.bytes).substr(off, st.chunk);
-                    co_await asio::async_write(s, asio::buffer(piece), asio::redirect_error(asio::use_awaitable, ec));
-                    if (ec)
-                        co_return;
-                }
-                break;
-            case script_step::kind::pause:
-                timer.expires_after(st.delay);
-                co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                if (ec)
-                    co_return;
-                break;
-            case script_step::kind::close:
+        // Named, not temporaries of the co_await expression: g++ 12 copies those into the frame bytewise.
+        std::function<void(std::string)> record = [this](std::string r) { this->record(std::move(r)); }; // impl owns the io_context running this
+        auto close = [](tcp::socket& s, bool abortive) {
+            error_code ec;
+            if (abortive)
+                s.set_option(asio::socket_base::linger(true, 0), ec); // the peer sees a reset
+            else
                 s.shutdown(tcp::socket::shutdown_send, ec);
-                s.close(ec);
-                co_return;
-            case script_step::kind::reset:
-                s.set_option(asio::socket_base::linger(true, 0), ec);
-                s.close(ec);
-                co_return;
-            case script_step::kind::hang: {
-                char sink[1024];
-                for (;;) {
-                    co_await s.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
-                    if (ec)
-                        co_return;
-                }
-            }
-            case script_step::kind::repeat:
-                i = static_cast<std::size_t>(-1); // the loop increment wraps to 0
-                break;
-            }
-        }
+            s.close(ec);
+        };
+        co_await play_script(*sock, timer, sc, record, close);
     }
 };
 
