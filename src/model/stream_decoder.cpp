@@ -1,18 +1,20 @@
+#include "model/json_schema.hpp"
+
 #include <plexbutler/models.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
 
 #include <charconv>
+#include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
-#include <cmath>
-#include <cstring>
-#include <cstdint>
-#include <limits>
-#include <string>
 
 namespace plexbutler {
 
@@ -20,387 +22,12 @@ namespace json = boost::json;
 
 namespace {
 
-// ---- the one decoding implementation -----------------------------------------
-//
-// Decoders return false and fill `decode_error` on the first problem. The field path
-// is assembled only while unwinding from a failure, so success never builds strings.
-
-struct decode_error {
-    std::string path;         // e.g. "ButlerTasks.ButlerTask[3].interval"; empty = the top level
-    std::string_view problem; // e.g. "expected number"
-
-    std::string message() const
-    {
-        std::string out = path.empty() ? std::string("top level") : path;
-        out += ": ";
-        out += problem;
-        return out;
-    }
-};
-
-constexpr std::string_view expected_object = "expected object";
-constexpr std::string_view expected_array = "expected array";
-constexpr std::string_view expected_string = "expected string";
-constexpr std::string_view expected_number = "expected number";
-constexpr std::string_view expected_integer = "expected integer";
-constexpr std::string_view expected_boolean = "expected boolean (true, false, 0 or 1)";
-
-// Records `problem` at `field` (a leaf below the current object).
-bool fail_at(decode_error& err, std::string_view field, std::string_view problem)
-{
-    err.path.assign(field.data(), field.size());
-    err.problem = problem;
-    return false;
-}
-
-// Prefixes the path of a failure that happened inside `segment`.
-void prefix_path(decode_error& err, std::string_view segment)
-{
-    if (err.path.empty()) {
-        err.path.assign(segment.data(), segment.size());
-    } else if (err.path.front() == '[') {
-        err.path.insert(0, segment);
-    } else {
-        err.path.insert(0, 1, '.');
-        err.path.insert(0, segment);
-    }
-}
-
-void prefix_index(decode_error& err, std::size_t index)
-{
-    char buf[32];
-    buf[0] = '[';
-    char* end = std::to_chars(buf + 1, buf + sizeof buf - 1, index).ptr;
-    *end++ = ']';
-    prefix_path(err, std::string_view(buf, static_cast<std::size_t>(end - buf)));
-}
-
-// A JSON value as a field decoder sees it. The DOM walk (value_to) and the streaming
-// decoder (parse_task_list, parse_plex_errors) both convert to it, so the rules and the
-// messages of every field exist once.
-struct scalar {
-    enum class kind : unsigned char { null, boolean, int64, uint64, double_, string, container };
-    kind k = kind::null;
-    bool b = false;
-    std::int64_t i = 0;
-    std::uint64_t u = 0;
-    double d = 0;
-    std::string_view s;
-};
-
-scalar scalar_of(const json::value& v)
-{
-    scalar out;
-    switch (v.kind()) {
-    case json::kind::null: break;
-    case json::kind::bool_: out.k = scalar::kind::boolean; out.b = v.get_bool(); break;
-    case json::kind::int64: out.k = scalar::kind::int64; out.i = v.get_int64(); break;
-    case json::kind::uint64: out.k = scalar::kind::uint64; out.u = v.get_uint64(); break;
-    case json::kind::double_: out.k = scalar::kind::double_; out.d = v.get_double(); break;
-    case json::kind::string: out.k = scalar::kind::string; out.s = std::string_view(v.get_string().data(), v.get_string().size()); break;
-    case json::kind::array:
-    case json::kind::object: out.k = scalar::kind::container; break;
-    }
-    return out;
-}
-
-// Field decoders: null is the same as an absent field (and resets it: the last duplicate wins).
-bool read_string(const scalar& v, std::optional<std::string>& out)
-{
-    if (v.k == scalar::kind::string) {
-        if (out) {
-            // A reused string (an earlier duplicate, or a record decoded into again) keeps its
-            // capacity; most often it already has the new length.
-            if (out->size() != v.s.size())
-                out->resize(v.s.size());
-            if (!v.s.empty())
-                std::memcpy(out->data(), v.s.data(), v.s.size());
-        } else
-            out.emplace(v.s.data(), v.s.size());
-        return true;
-    }
-    if (v.k == scalar::kind::null) {
-        out.reset();
-        return true;
-    }
-    return false;
-}
-
-bool read_number(const scalar& v, std::optional<double>& out)
-{
-    switch (v.k) {
-    case scalar::kind::double_: out = v.d; return true;
-    case scalar::kind::int64: out = static_cast<double>(v.i); return true;
-    case scalar::kind::uint64: out = static_cast<double>(v.u); return true;
-    case scalar::kind::null: out.reset(); return true;
-    default: return false;
-    }
-}
-
-// PMS' XML form uses "0"/"1": integers 0 and 1 are accepted, strings are not.
-bool read_boolean(const scalar& v, std::optional<bool>& out)
-{
-    switch (v.k) {
-    case scalar::kind::boolean: out = v.b; return true;
-    case scalar::kind::int64:
-        if (v.i == 0 || v.i == 1) {
-            out = v.i == 1;
-            return true;
-        }
-        return false;
-    case scalar::kind::uint64:
-        if (v.u <= 1) {
-            out = v.u == 1;
-            return true;
-        }
-        return false;
-    case scalar::kind::null: out.reset(); return true;
-    default: return false;
-    }
-}
-
-// Integral JSON numbers, including doubles with an integral value (e.g. 1001.0).
-bool read_integer(const scalar& v, std::optional<std::int64_t>& out)
-{
-    switch (v.k) {
-    case scalar::kind::int64: out = v.i; return true;
-    case scalar::kind::uint64:
-        if (v.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            return false;
-        }
-        out = static_cast<std::int64_t>(v.u);
-        return true;
-    case scalar::kind::double_: {
-        const double d = v.d;
-        // 2^63 is exactly representable; anything at or above it does not fit.
-        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::trunc(d) != d) {
-            return false;
-        }
-        out = static_cast<std::int64_t>(d);
-        return true;
-    }
-    case scalar::kind::null: out.reset(); return true;
-    default: return false;
-    }
-}
-
-// ---- record schemas: the fields of one array element, shared by both decoders ----
-
-// `key` (whose size is already known to match) equals the literal `name`.
-template <std::size_t N>
-bool is(std::string_view key, const char (&name)[N]) noexcept
-{
-    return std::memcmp(key.data(), name, N - 1) == 0;
-}
-
-struct task_schema {
-    using record = butler_task;
-    static constexpr int field_count = 6;
-    static constexpr std::string_view field_names[field_count] = {"name", "title", "enabled", "interval", "description",
-                                                                  "scheduleRandomized"};
-
-    // The six wire names have distinct lengths: one size switch, one fixed-size comparison
-    // (inlined, no memcmp call). -1: not a field.
-    static int field_of(std::string_view key) noexcept
-    {
-        switch (key.size()) {
-        case 4: return is(key, "name") ? 0 : -1;
-        case 5: return is(key, "title") ? 1 : -1;
-        case 7: return is(key, "enabled") ? 2 : -1;
-        case 8: return is(key, "interval") ? 3 : -1;
-        case 11: return is(key, "description") ? 4 : -1;
-        case 18: return is(key, "scheduleRandomized") ? 5 : -1;
-        default: return -1;
-        }
-    }
-
-    // Empty on success, else the problem.
-    static std::string_view apply(record& t, int f, const scalar& v)
-    {
-        switch (f) {
-        case 0: return read_string(v, t.name) ? std::string_view() : expected_string;
-        case 1: return read_string(v, t.title) ? std::string_view() : expected_string;
-        case 2: return read_boolean(v, t.enabled) ? std::string_view() : expected_boolean;
-        case 3: return read_number(v, t.interval) ? std::string_view() : expected_number;
-        case 4: return read_string(v, t.description) ? std::string_view() : expected_string;
-        default: return read_boolean(v, t.schedule_randomized) ? std::string_view() : expected_boolean;
-        }
-    }
-
-    // A field the record did not mention (a reused record forgets its earlier value).
-    static void clear(record& t, int f) noexcept
-    {
-        switch (f) {
-        case 0: t.name.reset(); break;
-        case 1: t.title.reset(); break;
-        case 2: t.enabled.reset(); break;
-        case 3: t.interval.reset(); break;
-        case 4: t.description.reset(); break;
-        default: t.schedule_randomized.reset(); break;
-        }
-    }
-
-    // Where the records are: {"ButlerTasks"|"MediaContainer": {"ButlerTask": [...]}}; the first
-    // envelope present (non-null) wins.
-    static constexpr std::string_view envelopes[] = {"ButlerTasks", "MediaContainer"};
-    static constexpr std::string_view inner = "ButlerTask";
-    static constexpr std::string_view not_an_object = "expected object with key \"ButlerTasks\" or \"MediaContainer\"";
-    static constexpr std::string_view no_envelope = "expected key \"ButlerTasks\" or \"MediaContainer\"";
-};
-
-struct plex_error_schema {
-    using record = plex_error;
-    static constexpr int field_count = 3;
-    static constexpr std::string_view field_names[field_count] = {"code", "message", "status"};
-
-    static int field_of(std::string_view key) noexcept
-    {
-        for (int f = 0; f < field_count; ++f)
-            if (key == field_names[f])
-                return f;
-        return -1;
-    }
-
-    static std::string_view apply(record& e, int f, const scalar& v)
-    {
-        switch (f) {
-        case 0: return read_integer(v, e.code) ? std::string_view() : expected_integer;
-        case 1: return read_string(v, e.message) ? std::string_view() : expected_string;
-        default: return read_integer(v, e.status) ? std::string_view() : expected_integer;
-        }
-    }
-
-    static void clear(record& e, int f) noexcept
-    {
-        switch (f) {
-        case 0: e.code.reset(); break;
-        case 1: e.message.reset(); break;
-        default: e.status.reset(); break;
-        }
-    }
-
-    static constexpr std::string_view envelopes[] = {"errors"};
-    static constexpr std::string_view inner = {};
-    static constexpr std::string_view not_an_object = "expected object with key \"errors\"";
-    static constexpr std::string_view no_envelope = "expected key \"errors\"";
-};
-
-// ---- the DOM walk (value_to) -----------------------------------------------------------------
-
-// Boost.JSON's DOM keeps the first position and the last value of a duplicate key; the
-// streaming decoder reproduces both.
-template <class Schema>
-bool decode_record(const json::value& v, typename Schema::record& out, decode_error& err)
-{
-    const json::object* obj = v.if_object();
-    if (obj == nullptr) {
-        err.problem = expected_object;
-        return false;
-    }
-    for (const json::key_value_pair& kv : *obj) {
-        const int f = Schema::field_of(std::string_view(kv.key().data(), kv.key().size()));
-        if (f < 0)
-            continue;
-        const std::string_view problem = Schema::apply(out, f, scalar_of(kv.value()));
-        if (!problem.empty())
-            return fail_at(err, Schema::field_names[f], problem);
-    }
-    return true;
-}
-
-bool decode_task(const json::value& v, butler_task& out, decode_error& err)
-{
-    return decode_record<task_schema>(v, out, err);
-}
-
-bool decode_plex_error(const json::value& v, plex_error& out, decode_error& err)
-{
-    return decode_record<plex_error_schema>(v, out, err);
-}
-
-// Non-null value of `key` in `obj`, or nullptr (absent and null are the same).
-const json::value* member(const json::object& obj, std::string_view key)
-{
-    const json::value* v = obj.if_contains(key);
-    return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-bool decode_task_list(const json::value& v, butler_task_list& out, decode_error& err)
-{
-    const json::object* root = v.if_object();
-    if (root == nullptr) {
-        err.problem = task_schema::not_an_object;
-        return false;
-    }
-    std::string_view envelope_key = task_schema::envelopes[0];
-    const json::value* envelope = member(*root, envelope_key);
-    out.envelope = task_list_envelope::butler_tasks;
-    if (envelope == nullptr) {
-        envelope_key = task_schema::envelopes[1];
-        envelope = member(*root, envelope_key);
-        out.envelope = task_list_envelope::media_container;
-    }
-    if (envelope == nullptr) {
-        err.problem = task_schema::no_envelope;
-        return false;
-    }
-    const json::object* inner = envelope->if_object();
-    if (inner == nullptr) {
-        return fail_at(err, envelope_key, expected_object);
-    }
-    // PMS omits empty arrays: no ButlerTask means no tasks.
-    const json::value* list = member(*inner, task_schema::inner);
-    out.tasks.clear();
-    if (list == nullptr) {
-        return true;
-    }
-    const json::array* items = list->if_array();
-    if (items == nullptr) {
-        fail_at(err, task_schema::inner, expected_array);
-        prefix_path(err, envelope_key);
-        return false;
-    }
-    out.tasks.resize(items->size());
-    for (std::size_t i = 0; i < items->size(); ++i) {
-        if (!decode_task((*items)[i], out.tasks[i], err)) {
-            prefix_index(err, i);
-            prefix_path(err, task_schema::inner);
-            prefix_path(err, envelope_key);
-            out.tasks.clear();
-            return false;
-        }
-    }
-    return true;
-}
-
-bool decode_plex_error_list(const json::value& v, plex_error_list& out, decode_error& err)
-{
-    const json::object* root = v.if_object();
-    if (root == nullptr) {
-        err.problem = plex_error_schema::not_an_object;
-        return false;
-    }
-    const json::value* list = member(*root, plex_error_schema::envelopes[0]);
-    if (list == nullptr) {
-        err.problem = plex_error_schema::no_envelope;
-        return false;
-    }
-    const json::array* items = list->if_array();
-    if (items == nullptr) {
-        return fail_at(err, plex_error_schema::envelopes[0], expected_array);
-    }
-    out.errors.clear();
-    out.errors.resize(items->size());
-    for (std::size_t i = 0; i < items->size(); ++i) {
-        if (!decode_plex_error((*items)[i], out.errors[i], err)) {
-            prefix_index(err, i);
-            prefix_path(err, plex_error_schema::envelopes[0]);
-            out.errors.clear();
-            return false;
-        }
-    }
-    return true;
-}
+using detail::decode_error;
+using detail::expected_array;
+using detail::expected_object;
+using detail::plex_error_schema;
+using detail::scalar;
+using detail::task_schema;
 
 // ---- the streaming decoder (parse_task_list, parse_plex_errors) ---------------------------------
 //
@@ -414,6 +41,9 @@ bool decode_plex_error_list(const json::value& v, plex_error_list& out, decode_e
 constexpr std::size_t max_kept_records = 1024;
 constexpr std::size_t max_kept_string = 64 * 1024;
 
+// In this file's unnamed namespace, not in a header: with internal linkage g++ makes the same
+// constprop clones of the parser's functions and partially inlines begin()/end() as before the
+// split; as a header template (vague linkage) it did neither.
 template <class Schema>
 class stream_decoder {
     using error_code = boost::system::error_code;
@@ -795,24 +425,6 @@ failure decode_failure(std::string message)
     return f;
 }
 
-[[noreturn]] void throw_decode_error(const decode_error& err)
-{
-    diagnostics diag;
-    diag.server_message = err.message();
-    throw butler_error(error::json_decode_failed, std::move(diag));
-}
-
-template <class T>
-T decode_or_throw(const json::value& v, bool (*decode)(const json::value&, T&, decode_error&))
-{
-    T out{};
-    decode_error err;
-    if (!decode(v, out, err)) {
-        throw_decode_error(err);
-    }
-    return out;
-}
-
 std::string byte_message(std::size_t offset, std::string_view what)
 {
     char buf[24];
@@ -858,29 +470,7 @@ json::parse_options options_for(const json_limits& limits)
     return options;
 }
 
-// Integral intervals are written as integers, as PMS does ("interval":3, not 3.0).
-json::value interval_value(double interval, const json::storage_ptr& sp)
-{
-    if (!std::isfinite(interval)) {
-        return json::value(nullptr, sp); // JSON cannot represent it; null reads back as absent
-    }
-    if (std::trunc(interval) == interval && std::fabs(interval) < 9007199254740992.0) {
-        return json::value(static_cast<std::int64_t>(interval), sp);
-    }
-    return json::value(interval, sp);
-}
-
 } // namespace
-
-const butler_task* butler_task_list::find(std::string_view name) const noexcept
-{
-    for (const butler_task& task : tasks) {
-        if (task.name && *task.name == name) {
-            return &task;
-        }
-    }
-    return nullptr;
-}
 
 boost::system::result<void, failure> parse_task_list_into(std::string_view body, butler_task_list& out,
                                                           const json_limits& limits)
@@ -926,88 +516,6 @@ boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_vi
     if (!p.handler().finish(envelope, out.errors, err))
         return decode_failure(err.message());
     return out;
-}
-
-butler_task tag_invoke(json::value_to_tag<butler_task>, const json::value& v)
-{
-    return decode_or_throw<butler_task>(v, &decode_task);
-}
-
-butler_task_list tag_invoke(json::value_to_tag<butler_task_list>, const json::value& v)
-{
-    return decode_or_throw<butler_task_list>(v, &decode_task_list);
-}
-
-plex_error tag_invoke(json::value_to_tag<plex_error>, const json::value& v)
-{
-    return decode_or_throw<plex_error>(v, &decode_plex_error);
-}
-
-plex_error_list tag_invoke(json::value_to_tag<plex_error_list>, const json::value& v)
-{
-    return decode_or_throw<plex_error_list>(v, &decode_plex_error_list);
-}
-
-void tag_invoke(json::value_from_tag, json::value& v, const butler_task& t)
-{
-    json::object& obj = v.emplace_object();
-    obj.reserve(6);
-    if (t.name) {
-        obj.emplace("name", json::string_view(*t.name));
-    }
-    if (t.interval) {
-        obj.emplace("interval", interval_value(*t.interval, obj.storage()));
-    }
-    if (t.schedule_randomized) {
-        obj.emplace("scheduleRandomized", *t.schedule_randomized);
-    }
-    if (t.enabled) {
-        obj.emplace("enabled", *t.enabled);
-    }
-    if (t.title) {
-        obj.emplace("title", json::string_view(*t.title));
-    }
-    if (t.description) {
-        obj.emplace("description", json::string_view(*t.description));
-    }
-}
-
-void tag_invoke(json::value_from_tag, json::value& v, const butler_task_list& l)
-{
-    json::object& root = v.emplace_object();
-    json::array items(root.storage());
-    items.reserve(l.tasks.size());
-    for (const butler_task& task : l.tasks) {
-        items.push_back(json::value_from(task, root.storage()));
-    }
-    json::object inner(root.storage());
-    inner.emplace("ButlerTask", std::move(items));
-    root.emplace("ButlerTasks", std::move(inner));
-}
-
-void tag_invoke(json::value_from_tag, json::value& v, const plex_error& e)
-{
-    json::object& obj = v.emplace_object();
-    if (e.code) {
-        obj.emplace("code", *e.code);
-    }
-    if (e.message) {
-        obj.emplace("message", json::string_view(*e.message));
-    }
-    if (e.status) {
-        obj.emplace("status", *e.status);
-    }
-}
-
-void tag_invoke(json::value_from_tag, json::value& v, const plex_error_list& l)
-{
-    json::object& root = v.emplace_object();
-    json::array items(root.storage());
-    items.reserve(l.errors.size());
-    for (const plex_error& e : l.errors) {
-        items.push_back(json::value_from(e, root.storage()));
-    }
-    root.emplace("errors", std::move(items));
 }
 
 } // namespace plexbutler
