@@ -15,14 +15,8 @@ namespace plexbutler {
 
 namespace json = boost::json;
 
+namespace detail {
 namespace {
-
-using detail::decode_error;
-using detail::expected_array;
-using detail::expected_object;
-using detail::plex_error_schema;
-using detail::scalar;
-using detail::task_schema;
 
 // Records `problem` at `field` (a leaf below the current object).
 bool fail_at(decode_error& err, std::string_view field, std::string_view problem)
@@ -206,25 +200,26 @@ T decode_or_throw(const json::value& v, bool (*decode)(const json::value&, T&, d
 }
 
 } // namespace
+} // namespace detail
 
 butler_task tag_invoke(json::value_to_tag<butler_task>, const json::value& v)
 {
-    return decode_or_throw<butler_task>(v, &decode_task);
+    return detail::decode_or_throw<butler_task>(v, &detail::decode_task);
 }
 
 butler_task_list tag_invoke(json::value_to_tag<butler_task_list>, const json::value& v)
 {
-    return decode_or_throw<butler_task_list>(v, &decode_task_list);
+    return detail::decode_or_throw<butler_task_list>(v, &detail::decode_task_list);
 }
 
 plex_error tag_invoke(json::value_to_tag<plex_error>, const json::value& v)
 {
-    return decode_or_throw<plex_error>(v, &decode_plex_error);
+    return detail::decode_or_throw<plex_error>(v, &detail::decode_plex_error);
 }
 
 plex_error_list tag_invoke(json::value_to_tag<plex_error_list>, const json::value& v)
 {
-    return decode_or_throw<plex_error_list>(v, &decode_plex_error_list);
+    return detail::decode_or_throw<plex_error_list>(v, &detail::decode_plex_error_list);
 }
 
 } // namespace plexbutler

@@ -20,14 +20,8 @@ namespace plexbutler {
 
 namespace json = boost::json;
 
+namespace detail {
 namespace {
-
-using detail::decode_error;
-using detail::expected_array;
-using detail::expected_object;
-using detail::plex_error_schema;
-using detail::scalar;
-using detail::task_schema;
 
 // ---- the streaming decoder (parse_task_list, parse_plex_errors) ---------------------------------
 //
@@ -471,6 +465,7 @@ json::parse_options options_for(const json_limits& limits)
 }
 
 } // namespace
+} // namespace detail
 
 boost::system::result<void, failure> parse_task_list_into(std::string_view body, butler_task_list& out,
                                                           const json_limits& limits)
@@ -482,15 +477,16 @@ boost::system::result<void, failure> parse_task_list_into(std::string_view body,
         out.tasks.clear();
         return f;
     };
-    if (auto f = check_size(body, limits))
+    if (auto f = detail::check_size(body, limits))
         return failed(std::move(*f));
-    json::basic_parser<stream_decoder<task_schema>> p(options_for(limits), recycle ? &out.tasks : nullptr, guess);
-    if (auto f = parse_all(p, body))
+    json::basic_parser<detail::stream_decoder<detail::task_schema>> p(detail::options_for(limits),
+                                                                      recycle ? &out.tasks : nullptr, guess);
+    if (auto f = detail::parse_all(p, body))
         return failed(std::move(*f));
     std::size_t envelope = 0;
-    decode_error err;
+    detail::decode_error err;
     if (!p.handler().finish(envelope, out.tasks, err))
-        return failed(decode_failure(err.message()));
+        return failed(detail::decode_failure(err.message()));
     out.envelope = envelope == 0 ? task_list_envelope::butler_tasks : task_list_envelope::media_container;
     return {};
 }
@@ -505,16 +501,16 @@ boost::system::result<butler_task_list, failure> parse_task_list(std::string_vie
 
 boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body, const json_limits& limits)
 {
-    if (auto f = check_size(body, limits))
+    if (auto f = detail::check_size(body, limits))
         return std::move(*f);
-    json::basic_parser<stream_decoder<plex_error_schema>> p(options_for(limits));
-    if (auto f = parse_all(p, body))
+    json::basic_parser<detail::stream_decoder<detail::plex_error_schema>> p(detail::options_for(limits));
+    if (auto f = detail::parse_all(p, body))
         return std::move(*f);
     plex_error_list out;
     std::size_t envelope = 0;
-    decode_error err;
+    detail::decode_error err;
     if (!p.handler().finish(envelope, out.errors, err))
-        return decode_failure(err.message());
+        return detail::decode_failure(err.message());
     return out;
 }
 
