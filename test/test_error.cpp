@@ -113,7 +113,7 @@ TEST_CASE("diagnostics::describe formats one line", "[error]")
         d.server_message = "line1\r\nline2\t\x7f\xC3\xA9";
         d.plex_errors.push_back({1, std::string("a\0b", 3), std::nullopt});
         const std::string text = d.describe(error::malformed_http);
-        CHECK(text == "malformed HTTP response line1\\x0D\\x0Aline2\\x09\\x7F\\xC3\\xA9: a\\x00b (code 1)");
+        CHECK(text == "malformed HTTP response line1\\x0d\\x0aline2\\x09\\x7f\\xc3\\xa9: a\\x00b (code 1)");
         for (const char ch : text) {
             const auto byte = static_cast<unsigned char>(ch);
             CHECK((byte >= 0x20 && byte < 0x7f));

@@ -73,20 +73,20 @@ TEST_CASE("invalid task names name the offending byte and position", "[task_name
         }
         // Quotes and backslashes are escaped in the quoted name.
         CHECK(problem_of("a\"b") == R"(invalid task name "a\x22b": '"' at position 1 is not allowed in a path segment)");
-        CHECK(problem_of("a\\b") == R"(invalid task name "a\x5Cb": '\' at position 1 is not allowed in a path segment)");
+        CHECK(problem_of("a\\b") == R"(invalid task name "a\x5cb": '\' at position 1 is not allowed in a path segment)");
     }
     SECTION("control characters, including CR/LF and NUL")
     {
         CHECK(problem_of("Backup\r\nHost: evil") ==
-              R"(invalid task name "Backup\x0D\x0AHost: evil": '\x0D' at position 6 is a control character)");
+              R"(invalid task name "Backup\x0d\x0aHost: evil": '\x0d' at position 6 is a control character)");
         CHECK(problem_of(std::string_view("a\0b", 3)) ==
               R"(invalid task name "a\x00b": '\x00' at position 1 is a control character)");
         CHECK(problem_of("\t") == R"(invalid task name "\x09": '\x09' at position 0 is a control character)");
-        CHECK(problem_of("a\x7f") == R"(invalid task name "a\x7F": '\x7F' at position 1 is a control character)");
+        CHECK(problem_of("a\x7f") == R"(invalid task name "a\x7f": '\x7f' at position 1 is a control character)");
     }
     SECTION("non-ASCII bytes")
     {
-        CHECK(problem_of("Caf\xC3\xA9") == R"(invalid task name "Caf\xC3\xA9": '\xC3' at position 3 is not ASCII)");
+        CHECK(problem_of("Caf\xC3\xA9") == R"(invalid task name "Caf\xc3\xa9": '\xc3' at position 3 is not ASCII)");
     }
     SECTION("length")
     {

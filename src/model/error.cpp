@@ -1,5 +1,7 @@
 #include <plexbutler/error.hpp>
 
+#include "util/escape.hpp"
+
 #include <boost/throw_exception.hpp>
 
 #include <charconv>
@@ -74,22 +76,6 @@ constexpr butler_category_impl category_instance;
 // Longest description; keeps exception messages and log lines bounded.
 constexpr std::size_t max_description_bytes = 512;
 
-// Appends `text` to `out`, escaping control and non-ASCII bytes as \xNN.
-void append_printable(std::string& out, std::string_view text)
-{
-    static constexpr char hex[] = "0123456789ABCDEF";
-    for (const char ch : text) {
-        const auto byte = static_cast<unsigned char>(ch);
-        if (byte < 0x20 || byte >= 0x7f) {
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0x0f];
-        } else {
-            out += ch;
-        }
-    }
-}
-
 template <class Int>
 void append_number(std::string& out, Int value)
 {
@@ -109,10 +95,10 @@ std::string diagnostics::describe(boost::system::error_code ec) const
 {
     std::string out;
     out.reserve(128);
-    append_printable(out, ec.message());
+    detail::append_ascii_escaped(out, ec.message());
     if (!server_message.empty()) {
         out += ' ';
-        append_printable(out, server_message);
+        detail::append_ascii_escaped(out, server_message);
     }
     if (http_status != 0) {
         out += " (HTTP ";
@@ -123,7 +109,7 @@ std::string diagnostics::describe(boost::system::error_code ec) const
         const plex_error& first = plex_errors.front();
         if (first.message) {
             out += ": ";
-            append_printable(out, *first.message);
+            detail::append_ascii_escaped(out, *first.message);
             if (first.code) {
                 out += " (code ";
                 append_number(out, *first.code);
@@ -136,7 +122,7 @@ std::string diagnostics::describe(boost::system::error_code ec) const
     }
     if (!request_line.empty()) {
         out += " [";
-        append_printable(out, request_line);
+        detail::append_ascii_escaped(out, request_line);
         out += ']';
     }
     if (out.size() > max_description_bytes) {

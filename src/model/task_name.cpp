@@ -1,5 +1,7 @@
 #include <plexbutler/task_name.hpp>
 
+#include "util/escape.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -61,27 +63,12 @@ constexpr const char* byte_problem(unsigned char byte) noexcept
     }
 }
 
-void append_hex_byte(std::string& out, unsigned char byte)
-{
-    static constexpr char hex[] = "0123456789ABCDEF";
-    out += "\\x";
-    out += hex[byte >> 4];
-    out += hex[byte & 0x0f];
-}
-
 // The name in double quotes, escaped so the message stays printable and unambiguous.
 std::string quote(std::string_view name)
 {
     std::string out = "\"";
     const std::string_view shown = name.substr(0, max_quoted_bytes);
-    for (const char ch : shown) {
-        const auto byte = static_cast<unsigned char>(ch);
-        if (byte < 0x20 || byte >= 0x7f || ch == '"' || ch == '\\') {
-            append_hex_byte(out, byte);
-        } else {
-            out += ch;
-        }
-    }
+    detail::append_ascii_escaped(out, shown, "\"\\");
     out += '"';
     if (shown.size() < name.size()) {
         out += "...";
@@ -108,11 +95,7 @@ std::string validation_problem(std::string_view name)
         if (const char* problem = byte_problem(byte)) {
             std::string out = quote(name);
             out += ": '";
-            if (byte < 0x20 || byte >= 0x7f) {
-                append_hex_byte(out, byte);
-            } else {
-                out += name[i];
-            }
+            detail::append_ascii_escaped(out, name.substr(i, 1));
             out += "' at position ";
             char buf[24];
             out.append(buf, std::to_chars(buf, buf + sizeof buf, i).ptr);
