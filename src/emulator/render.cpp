@@ -9,7 +9,6 @@
 #include <boost/url/url.hpp>
 
 #include <charconv>
-#include <cmath>
 #include <cstdio>
 
 namespace plexbutler::emulator::detail {
@@ -53,15 +52,19 @@ std::string hhmm(unsigned minute) {
 } // namespace
 
 std::string format_interval(double days) {
-    if (!std::isfinite(days)) return {};
+    // The library's encoder decides integer, fraction or nothing, so the XML and JSON bodies agree.
+    butler_task only_interval;
+    only_interval.interval = days;
+    const boost::json::value encoded = boost::json::value_from(only_interval);
+    const boost::json::value& number = encoded.as_object().at("interval");
     char buf[32];
-    // Integral values print as integers up to 2^53, the limit the library's JSON encoder uses;
-    // checked before converting, since casting an out-of-range double is undefined.
-    if (std::trunc(days) == days && std::fabs(days) < 9007199254740992.0) {
-        const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(days));
-        return std::string(buf, r.ptr);
-    }
-    const auto r = std::to_chars(buf, buf + sizeof buf, days); // shortest round-trip form, e.g. 0.5
+    std::to_chars_result r{};
+    if (number.is_int64())
+        r = std::to_chars(buf, buf + sizeof buf, number.get_int64());
+    else if (number.is_double())
+        r = std::to_chars(buf, buf + sizeof buf, number.get_double()); // shortest round-trip form, e.g. 0.5
+    else
+        return {};
     return std::string(buf, r.ptr);
 }
 

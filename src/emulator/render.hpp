@@ -24,8 +24,9 @@ inline constexpr std::string_view html_type = "text/html";
 std::string render_task_list_json(const std::vector<butler_task>& tasks);
 /// `GET /butler` as XML, PMS' default representation.
 std::string render_task_list_xml(const std::vector<butler_task>& tasks);
-/// An interval as an XML attribute value: integral values without a fraction ("3"), others in
-/// shortest round-trip form ("0.5"); empty for NaN and infinities, which have no XML number form.
+/// An interval as an XML attribute value, by the JSON encoder's rule: integral values below 2^53
+/// without a fraction ("3"), others in shortest round-trip form ("0.5", "1e+300"); empty for
+/// NaN and infinities, which have no number form.
 std::string format_interval(double days);
 
 /// The reason phrase of the statuses the emulator sends.
