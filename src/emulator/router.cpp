@@ -1,6 +1,6 @@
 #include "emulator/router.hpp"
 
-#include "emulator/random.hpp"
+#include "emulator/splitmix.hpp"
 #include "util/ascii.hpp"
 
 #include <boost/url/parse.hpp>

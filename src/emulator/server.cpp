@@ -2,7 +2,7 @@
 #include <plexbutler/emulator/server.hpp>
 #include <plexbutler/emulator/tls.hpp>
 
-#include "emulator/random.hpp"
+#include "emulator/splitmix.hpp"
 #include "emulator/router.hpp"
 #include "emulator/session.hpp"
 
@@ -14,7 +14,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_timer.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <fstream>
