@@ -4,7 +4,7 @@
 /// @file emulator/scheduler.hpp
 /// @brief The emulator's Butler task scheduler: pure state, no I/O, injectable time and randomness.
 
-#include <plexbutler/emulator/server.hpp>
+#include <plexbutler/emulator/maintenance_window.hpp>
 #include <plexbutler/models.hpp>
 
 #include <chrono>

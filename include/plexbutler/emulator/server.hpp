@@ -4,6 +4,7 @@
 /// @file emulator/server.hpp
 /// @brief The Butler emulator: an in-process HTTP/HTTPS server with Plex's Butler semantics.
 
+#include <plexbutler/emulator/maintenance_window.hpp>
 #include <plexbutler/models.hpp>
 
 #include <chrono>
@@ -14,13 +15,6 @@
 #include <vector>
 
 namespace plexbutler::emulator {
-
-/// @brief The daily maintenance window, in local time, minutes since midnight.
-/// `start == end` means the window is empty; `start > end` wraps past midnight.
-struct maintenance_window {
-    unsigned start_minute = 2 * 60; ///< Start (default 02:00).
-    unsigned end_minute = 5 * 60;   ///< End, exclusive (default 05:00).
-};
 
 /// @brief Configuration of an emulator server.
 struct server_options {
