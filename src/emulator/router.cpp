@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 
 namespace plexbutler::emulator::detail {
@@ -30,11 +31,11 @@ double accept_quality(std::string_view header, std::string_view type) {
             const std::string_view p = plexbutler::detail::trim_ows(params.substr(0, next));
             params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
             if (p.size() > 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-                try {
-                    q = std::stod(std::string{p.substr(2)});
-                } catch (const std::exception&) {
-                    q = 0;
-                }
+                // from_chars, not stod: the decimal point must not depend on the locale
+                const auto v = p.substr(2);
+                double parsed = 0;
+                const auto res = std::from_chars(v.data(), v.data() + v.size(), parsed);
+                q = res.ec == std::errc{} ? parsed : 0;
             }
         }
         best = std::max(best, q);

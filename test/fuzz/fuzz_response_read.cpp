@@ -1,12 +1,15 @@
-// libFuzzer target: arbitrary bytes as a server's response, read exactly the way
-// src/client.cpp reads one (Beast's read loop over a stream into detail::sink_parser
-// with the client's header/body limits, into the connection's flat_buffer), then
-// classified the way the client's interpret step does (encoding, status, content
-// type, JSON). The in-memory Beast test stream hands the bytes over in pieces of
-// a fuzzed size, as TCP would.
+// libFuzzer target: arbitrary bytes as a server's response to one operation of the real client:
+// its pool, attempt state machine, Beast read loop, response parser, limits and interpretation
+// (support/memory_transport.hpp: in-memory streams, a manual clock). The in-memory stream hands
+// the bytes over in pieces of a fuzzed size, as TCP would; the server closes after its bytes.
 //
 // Input layout: byte 0 = operation (mod 5), byte 1 = read piece size (1..256),
 // byte 2 = limit variant (client defaults or tight limits); the rest is the server's bytes.
+//
+// Checked beyond sanitizer findings: the operation always completes (nothing waits for time
+// that the test never moves), the token never appears in what a failure says, a redirect
+// never echoes the Location's query or fragment, and a success is a status the operation
+// accepts.
 
 // Boost 1.81's basic_parser asserts `n >= 5` when an empty chunked body's "0\r\n" is followed
 // by a single byte in the next read (boostorg/beast#2861, fixed in Boost 1.86): the assertion
@@ -27,24 +30,24 @@ void assertion_failed(char const* expr, char const*, char const* file, long)
 void assertion_failed_msg(char const*, char const*, char const*, char const*, long) { std::abort(); }
 } // namespace boost
 
-#include "sansio/classify.hpp"
-#include "http/connection.hpp"
+#include "support/memory_transport.hpp"
 
-#include <plexbutler/models.hpp>
+#include <plexbutler/client.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-using plexbutler::detail::operation_kind;
+namespace asio = boost::asio;
+using namespace plexbutler;
 
 struct limits {
     std::size_t header;
@@ -55,36 +58,33 @@ struct limits {
 // The client's defaults (client_options) and a tight set so limit paths are reached.
 constexpr limits variants[] = {{64 * 1024, 1024 * 1024, 32}, {256, 512, 4}};
 
-// Mirrors client_impl::interpret: returns without crashing; the value is irrelevant.
-void interpret(operation_kind op, const plexbutler::detail::response_sink& s, const limits& lim)
+constexpr std::string_view token = "fuzz-token-5eCr3t";
+
+bool contains(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
+
+// The failure's every rendering is checked: the message, the diagnostics, Plex errors.
+void check_failure(const failure& f)
 {
-    using namespace plexbutler::detail;
-    const plexbutler::json_limits jl{lim.depth, lim.body};
-    (void)printable(s.reason, 100);
-    if (!is_identity_encoding(s.content_encoding)) {
-        (void)printable(s.content_encoding, 64);
+    if (contains(f.diag.server_message, token) || contains(f.message(), token))
+        __builtin_trap();
+    for (const auto& e : f.diag.plex_errors)
+        if (e.message && contains(*e.message, token))
+            __builtin_trap();
+    if (f.code == error::redirect_not_followed && (contains(f.diag.server_message, "?") || contains(f.diag.server_message, "#")))
+        __builtin_trap(); // a Location's query or fragment (which may carry a token) was echoed
+}
+
+template <class T>
+void check(const result<T>& r, unsigned op)
+{
+    if (!r) {
+        check_failure(r.error());
         return;
     }
-    auto cls = classify_status(op, s.status);
-    if (!cls.success) {
-        if (cls.err == plexbutler::error::redirect_not_followed) {
-            (void)redirect_message(s.status, s.location);
-            // Query strings and fragments of a Location may carry tokens: never echoed.
-            // (printable() turns other bytes into '?', so compare lengths, not characters.)
-            const auto loc = location_without_query(s.location);
-            const auto cut = s.location.find_first_of("?#");
-            if (cut != std::string::npos && loc.size() > cut)
-                __builtin_trap();
-        }
-        if (is_json_content_type(s.content_type) && !s.body.empty())
-            (void)plexbutler::parse_plex_errors(s.body, jl);
-        return;
-    }
-    if (op == operation_kind::list_tasks) {
-        if (!is_json_content_type(s.content_type))
-            return;
-        (void)plexbutler::parse_task_list(s.body, jl);
-    }
+    const unsigned status = r->status;
+    const bool ok = (status >= 200 && status < 300) || (op == 4 && status == 404);
+    if (!ok)
+        __builtin_trap();
 }
 
 } // namespace
@@ -93,46 +93,50 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     if (size < 3)
         return 0;
-    const auto op = static_cast<operation_kind>(data[0] % 5);
+    const unsigned op = data[0] % 5u;
     const std::size_t piece = std::size_t{data[1]} + 1;
     const limits& lim = variants[data[2] % 2];
-    const std::string_view wire(reinterpret_cast<const char*>(data + 3), size - 3);
+    const std::string wire(reinterpret_cast<const char*>(data + 3), size - 3);
 
-    boost::asio::io_context ctx;
-    beast::test::stream client(ctx), server(ctx);
-    client.connect(server);
-    client.read_size(piece);
-    server.write_size(wire.size() + 1);
-    if (!wire.empty())
-        server.write_some(boost::asio::buffer(wire.data(), wire.size()));
-    server.close(); // the server closes after its bytes: EOF ends any open-ended body
+    // One io_context for all inputs (its reactor is costly to create); every input leaves it idle.
+    static asio::io_context ctx;
+    ctx.restart();
+    std::vector<std::unique_ptr<boost::beast::test::stream>> peers;
+    client_options o;
+    o.server_url = "http://butler.test:32400";
+    o.token = std::string(token);
+    o.client_identifier = "fuzz"; // not derived from the machine id on every input
+    o.max_header_bytes = lim.header;
+    o.max_body_bytes = lim.body;
+    o.max_json_depth = lim.depth;
+    auto c = test::make_memory_client(ctx, o, [&](test::memory_stream& s) -> boost::system::error_code {
+        peers.push_back(std::make_unique<boost::beast::test::stream>(ctx));
+        s.raw().connect(*peers.back());
+        s.raw().read_size(piece);
+        s.raw().append(wire);
+        peers.back()->close(); // EOF after the bytes ends any open-ended body
+        return {};
+    });
 
-    plexbutler::detail::response_sink sink;
-    beast::flat_buffer buffer;
-    plexbutler::detail::sink_parser parser(sink, lim.body);
-    parser.header_limit(static_cast<std::uint32_t>(lim.header));
-    parser.body_limit(lim.body);
-    beast::error_code ec;
-    http::read(client, buffer, parser, ec);
-
-    // The limits hold whatever the server sent: nothing beyond them is ever kept.
-    if (sink.body.size() > lim.body)
-        __builtin_trap();
-    if (sink.fields.size() > lim.header + lim.header) // "Name: value\r\n" re-rendered: at most the raw header size
-        __builtin_trap();
-    if (sink.body.capacity() > lim.body + 4096 && sink.body.capacity() > 2 * lim.body)
-        __builtin_trap(); // reserve() from Content-Length must respect body_limit
-    if (ec) {
-        (void)plexbutler::detail::map_transport_error(ec);
-        (void)plexbutler::detail::is_stale_connection_error(ec);
-        return 0;
+    bool done = false;
+    auto finish = [&](std::exception_ptr e, auto r) {
+        if (e)
+            __builtin_trap(); // try_ operations report failures as values
+        check(r, op);
+        done = true;
+    };
+    switch (op) {
+    case 0: asio::co_spawn(ctx, c.try_get_butler_tasks(), finish); break;
+    case 1: asio::co_spawn(ctx, c.try_start_all_tasks(), finish); break;
+    case 2: asio::co_spawn(ctx, c.try_stop_all_tasks(), finish); break;
+    case 3: asio::co_spawn(ctx, c.try_start_task("BackupDatabase"), finish); break;
+    default: asio::co_spawn(ctx, c.try_stop_task("BackupDatabase"), finish); break;
     }
-    if (!parser.is_done())
-        __builtin_trap(); // a successful read is a complete message
-    // A complete message always carries a three-digit status (Beast accepts 000-999;
-    // classify_status maps anything outside 2xx-5xx to unexpected_status).
-    if (sink.status > 999)
-        __builtin_trap();
-    interpret(op, sink, lim);
+    while (!done)
+        if (ctx.poll() == 0)
+            __builtin_trap(); // waiting for a time the test never reaches: the operation hangs
+    c.shutdown();
+    while (ctx.poll() > 0) {
+    }
     return 0;
 }
