@@ -31,7 +31,7 @@ TEST_CASE("arg_reader: --name value, and --name=value only when asked", "[tools]
     CHECK_FALSE(whole_words.has_inline_value());
 }
 
-TEST_CASE("arg_reader: an empty inline value is a value; argv skips the program name", "[tools][args]")
+TEST_CASE("arg_reader: an empty inline value is a value, and argv skips the program name", "[tools][args]")
 {
     const char* argv[] = {"prog", "--server=", "a=b"};
     arg_reader reader(3, argv, true);
