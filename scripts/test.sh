@@ -4,7 +4,7 @@
 #   1. deps   install missing Debian packages (scripts/install-deps.sh)
 #   2. ci     g++ build with warnings as errors, full CTest suite
 #   3. asan   g++ ASan+UBSan build, full CTest suite with leak detection
-#   4. tsan   g++ TSan build of the test binaries that have [stress] test cases, those cases only
+#   4. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
 #   5. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
 # Every stage runs even when an earlier one failed (except deps); the exit status is
 # non-zero when any stage failed. Environment:
@@ -54,26 +54,24 @@ stage_asan() {
   ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_ctest asan
 }
 
-# Test binaries (names) whose sources have a test case tagged [stress].
-stress_binaries() {
-  grep -l '\[stress\]' test/test_*.cpp 2>/dev/null | xargs -r -n1 basename | sed 's/\.cpp$//' || true
+# Test sources (test/AREA/*.cpp) that have a test case tagged [stress].
+stress_sources() {
+  grep -l '\[stress\]' test/*/*.cpp 2>/dev/null | grep -v -e '^test/support/' -e '^test/fuzz/' -e '^test/consumer/' || true
 }
 
+# test/CMakeLists.txt builds the sources with [stress] cases into test_stress (they also belong to
+# their area binaries, test_AREA) so that TSan compiles only those sources.
 stage_tsan() {
-  local binaries
-  binaries=$(stress_binaries)
-  if [[ -z "$binaries" ]]; then
+  local sources
+  sources=$(stress_sources)
+  if [[ -z "$sources" ]]; then
     echo "tsan: no test case is tagged [stress]; nothing to run"
     return 0
   fi
-  # shellcheck disable=SC2086 # one target per word
-  configure_and_build tsan $binaries
-  local rc=0 bin
-  for bin in $binaries; do
-    echo "tsan: build/tsan/test/$bin [stress]"
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "build/tsan/test/$bin" '[stress]' || rc=1
-  done
-  return "$rc"
+  echo "tsan: [stress] cases in: ${sources//$'\n'/ }"
+  configure_and_build tsan test_stress
+  echo "tsan: build/tsan/test/test_stress [stress]"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/test/test_stress '[stress]'
 }
 
 stage_fuzz() {

@@ -4,14 +4,14 @@
 /// @file args.hpp
 /// @brief Command-line parsing of `plexbutler`, without I/O (header-only so tests can include it).
 
+#include "common/args.hpp"
+
 #include <plexbutler/error.hpp>
 #include <plexbutler/version.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -90,10 +90,7 @@ struct invocation {
 };
 
 /// @brief A command-line error; the message never contains the token.
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using usage_error = tools::usage_error;
 
 /// @brief Looks up an environment variable (injectable so parsing stays I/O-free).
 using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
@@ -140,17 +137,6 @@ Exit codes:
 
 namespace detail {
 
-inline unsigned long parse_number(std::string_view option, std::string_view text, unsigned long min,
-                                   unsigned long max)
-{
-    unsigned long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
-        throw usage_error(std::string(option) + " expects a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max));
-    return value;
-}
-
 inline std::optional<command> parse_command(std::string_view word)
 {
     if (word == "list")
@@ -166,25 +152,6 @@ inline std::optional<command> parse_command(std::string_view word)
     if (word == "demo")
         return command::demo;
     return std::nullopt;
-}
-
-// Shows a user-given word in an error message without letting it drive the terminal.
-inline std::string quoted(std::string_view word)
-{
-    std::string out = "'";
-    for (char c : word) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[u >> 4];
-            out += hex[u & 0xf];
-        }
-        else {
-            out += c;
-        }
-    }
-    return out + "'";
 }
 
 } // namespace detail
@@ -204,36 +171,36 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
     }
 
     std::vector<std::string> positional;
-    bool options_done = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view arg = args[i];
-        if (options_done || arg.size() < 2 || arg.substr(0, 2) != "--") {
-            if (!options_done && arg.size() > 1 && arg[0] == '-')
-                throw usage_error("unknown option " + detail::quoted(arg));
+    tools::arg_reader reader(args, true);
+    while (reader.more()) {
+        const std::string_view arg = reader.next();
+        if (arg.size() < 2 || !arg.starts_with("--")) {
+            if (arg.size() > 1 && arg[0] == '-')
+                throw usage_error("unknown option " + tools::quoted(arg));
             positional.emplace_back(arg);
             continue;
         }
-        if (arg == "--") {
-            options_done = true;
-            continue;
+        if (arg == "--" && !reader.has_inline_value()) {
+            for (std::string_view word : reader.rest())
+                positional.emplace_back(word);
+            break;
         }
-        // --name=value or --name value.
-        std::string name(arg);
-        std::optional<std::string> inline_value;
-        if (auto eq = name.find('='); eq != std::string::npos) {
-            inline_value = name.substr(eq + 1);
-            name.resize(eq);
-        }
+        // Never echo an inline value: "--token=secret" misspelt as "--tokn=secret" must not print the secret.
+        const std::string name(arg);
         auto value = [&]() -> std::string {
-            if (inline_value)
-                return *inline_value;
-            if (i + 1 >= args.size())
-                throw usage_error(name + " needs a value");
-            return args[++i];
+            if (auto v = reader.value())
+                return std::string(*v);
+            throw usage_error(name + " needs a value");
         };
         auto no_value = [&] {
-            if (inline_value)
+            if (reader.has_inline_value())
                 throw usage_error(name + " takes no value");
+        };
+        auto number = [&](unsigned long min, unsigned long max) {
+            if (auto n = tools::parse_whole<unsigned long>(value(), min, max))
+                return *n;
+            throw usage_error(name + " expects a whole number from " + std::to_string(min) + " to " +
+                              std::to_string(max));
         };
 
         if (name == "--server") {
@@ -246,9 +213,9 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         else if (name == "--client-id")
             inv.client_id = value();
         else if (name == "--timeout-ms")
-            inv.timeout = std::chrono::milliseconds(detail::parse_number(name, value(), 1, 3600000));
+            inv.timeout = std::chrono::milliseconds(number(1, 3600000));
         else if (name == "--retries")
-            inv.retries = static_cast<unsigned>(detail::parse_number(name, value(), 0, 100));
+            inv.retries = static_cast<unsigned>(number(0, 100));
         else if (name == "--ca-file") {
             inv.ca_file = value();
             if (inv.ca_file.empty())
@@ -275,8 +242,7 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.json = true;
         }
         else {
-            // Never echo a value: "--token=secret" misspelt as "--tokn=secret" must not print the secret.
-            throw usage_error("unknown option " + detail::quoted(name));
+            throw usage_error("unknown option " + tools::quoted(name));
         }
     }
 
@@ -286,7 +252,7 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("missing command (list, start, stop, start-all, stop-all, demo)");
     auto cmd = detail::parse_command(positional[0]);
     if (!cmd)
-        throw usage_error("unknown command " + detail::quoted(positional[0]));
+        throw usage_error("unknown command " + tools::quoted(positional[0]));
     inv.cmd = *cmd;
     std::size_t expected = 1;
     if (inv.cmd == command::start || inv.cmd == command::stop) {
@@ -296,7 +262,7 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         expected = 2;
     }
     if (positional.size() > expected)
-        throw usage_error("unexpected argument " + detail::quoted(positional[expected]));
+        throw usage_error("unexpected argument " + tools::quoted(positional[expected]));
     if (inv.json && inv.cmd != command::list)
         throw usage_error("--json is only valid with list");
     return inv;

@@ -4,6 +4,8 @@
 /// @file format.hpp
 /// @brief Output formatting of `plexbutler`, without I/O (header-only so tests can include it).
 
+#include "util/escape.hpp"
+
 #include <plexbutler/models.hpp>
 
 #include <charconv>
@@ -17,78 +19,9 @@
 
 namespace plexbutler::cli {
 
-namespace detail {
-
-inline void append_hex_escape(std::string& out, unsigned char byte)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out += "\\x";
-    out += hex[byte >> 4];
-    out += hex[byte & 0xf];
-}
-
-// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlongs,
-// no surrogates, nothing above U+10FFFF), or 0 when it is not well-formed.
-inline std::size_t utf8_sequence_length(std::string_view s) noexcept
-{
-    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    auto cont = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xc0) == 0x80; };
-    unsigned char b0 = byte(0);
-    if (b0 < 0x80)
-        return 1;
-    if (b0 >= 0xc2 && b0 <= 0xdf)
-        return cont(1) ? 2 : 0;
-    if (b0 >= 0xe0 && b0 <= 0xef) {
-        if (!cont(1) || !cont(2))
-            return 0;
-        unsigned char b1 = byte(1);
-        if ((b0 == 0xe0 && b1 < 0xa0) || (b0 == 0xed && b1 > 0x9f))
-            return 0;
-        return 3;
-    }
-    if (b0 >= 0xf0 && b0 <= 0xf4) {
-        if (!cont(1) || !cont(2) || !cont(3))
-            return 0;
-        unsigned char b1 = byte(1);
-        if ((b0 == 0xf0 && b1 < 0x90) || (b0 == 0xf4 && b1 > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-} // namespace detail
-
-/// @brief Makes text from a server safe to print on a terminal.
-///
-/// C0 controls (including ESC, CR, LF, TAB), DEL and the C1 controls U+0080-U+009F
-/// are escaped byte by byte as `\xNN` (a C1 control as `\xc2\xNN`), and so is every
-/// byte that is not part of well-formed UTF-8. Well-formed UTF-8 passes through intact.
-inline std::string escape_for_terminal(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    while (!text.empty()) {
-        std::size_t len = detail::utf8_sequence_length(text);
-        auto b0 = static_cast<unsigned char>(text[0]);
-        if (len == 0) {
-            detail::append_hex_escape(out, b0);
-            text.remove_prefix(1);
-            continue;
-        }
-        bool control = (len == 1 && (b0 < 0x20 || b0 == 0x7f)) ||
-                       (len == 2 && b0 == 0xc2 && static_cast<unsigned char>(text[1]) <= 0x9f);
-        if (control) {
-            for (std::size_t i = 0; i < len; ++i)
-                detail::append_hex_escape(out, static_cast<unsigned char>(text[i]));
-        }
-        else {
-            out.append(text.substr(0, len));
-        }
-        text.remove_prefix(len);
-    }
-    return out;
-}
+/// @brief Makes text from a server safe to print on a terminal: the project's one escaper
+/// (src/util/escape.hpp), so the CLI escapes exactly like the library's messages.
+using plexbutler::detail::escape_for_terminal;
 
 /// @brief Number of terminal columns `text` (already escaped) takes, counting one per code point.
 inline std::size_t display_width(std::string_view text) noexcept

@@ -1,16 +1,18 @@
 // plexbutler-emulator: a Plex Media Server Butler API emulator on the command line.
 
+#include "common/args.hpp"
+
 #include <plexbutler/emulator/server.hpp>
 #include <plexbutler/models.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -51,30 +53,30 @@ exit status: 0 after a signal-initiated shutdown, 1 when the server cannot start
 2 on bad command-line arguments or a bad --tasks file.
 )";
 
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using plexbutler::tools::quoted;
+using plexbutler::tools::usage_error;
+
+[[noreturn]] void not_a_number(std::string_view flag, std::string_view text) {
+    throw usage_error(std::string(flag) + ": not a valid number: " + quoted(text));
+}
 
 template <class T>
 T parse_number(std::string_view flag, std::string_view text) {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || ptr != text.data() + text.size())
-        throw usage_error(std::string(flag) + ": not a valid number: '" + std::string(text) + "'");
-    return value;
+    if (const auto value = plexbutler::tools::parse_whole<T>(text)) return *value;
+    not_a_number(flag, text);
+}
+
+// Any whole number of milliseconds that fits an unsigned, as before; callers check their own minimum.
+std::chrono::milliseconds parse_ms(std::string_view flag, std::string_view text) {
+    using ms = std::chrono::milliseconds;
+    if (const auto d = plexbutler::tools::parse_milliseconds(text, ms{0}, ms{std::numeric_limits<unsigned>::max()}))
+        return *d;
+    not_a_number(flag, text);
 }
 
 double parse_rate(std::string_view flag, std::string_view text) {
-    std::size_t used = 0;
-    double d = 0;
-    try {
-        d = std::stod(std::string(text), &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || text.empty() || !(d >= 0.0 && d <= 1.0))
-        throw usage_error(std::string(flag) + ": expected a number between 0 and 1, got '" + std::string(text) + "'");
-    return d;
+    if (const auto d = plexbutler::tools::parse_decimal(text, 0.0, 1.0)) return *d;
+    throw usage_error(std::string(flag) + ": expected a number between 0 and 1, got " + quoted(text));
 }
 
 unsigned parse_hhmm(std::string_view text) {
@@ -126,11 +128,12 @@ plexbutler::emulator::server_options parse_args(int argc, char** argv, bool& hel
     o.port = 32400;
     o.quiet = false;
     help = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
+    plexbutler::tools::arg_reader reader(argc, argv, false);
+    while (reader.more()) {
+        const std::string_view flag = reader.next();
         auto value = [&]() -> std::string_view {
-            if (i + 1 >= argc) throw usage_error(std::string(flag) + ": missing value");
-            return argv[++i];
+            if (const auto v = reader.value()) return *v;
+            throw usage_error(std::string(flag) + ": missing value");
         };
         if (flag == "--help" || flag == "-h") {
             help = true;
@@ -150,10 +153,10 @@ plexbutler::emulator::server_options parse_args(int argc, char** argv, bool& hel
             o.window.start_minute = parse_hhmm(w.substr(0, 5));
             o.window.end_minute = parse_hhmm(w.substr(6, 5));
         } else if (flag == "--task-duration-ms") {
-            o.task_duration = std::chrono::milliseconds{parse_number<unsigned>(flag, value())};
+            o.task_duration = parse_ms(flag, value());
             if (o.task_duration.count() == 0) throw usage_error("--task-duration-ms: must be positive");
         } else if (flag == "--latency-ms") {
-            o.latency = std::chrono::milliseconds{parse_number<unsigned>(flag, value())};
+            o.latency = parse_ms(flag, value());
         } else if (flag == "--close-after") {
             o.close_after = parse_number<unsigned>(flag, value());
         } else if (flag == "--fail-rate") {
@@ -161,7 +164,7 @@ plexbutler::emulator::server_options parse_args(int argc, char** argv, bool& hel
         } else if (flag == "--seed") {
             o.seed = parse_number<std::uint64_t>(flag, value());
         } else if (flag == "--request-timeout-ms") {
-            o.request_timeout = std::chrono::milliseconds{parse_number<unsigned>(flag, value())};
+            o.request_timeout = parse_ms(flag, value());
             if (o.request_timeout.count() == 0) throw usage_error("--request-timeout-ms: must be positive");
         } else if (flag == "--tls-cert") {
             o.tls_cert_file = std::string(value());
@@ -174,7 +177,7 @@ plexbutler::emulator::server_options parse_args(int argc, char** argv, bool& hel
         } else if (flag == "--quiet") {
             o.quiet = true;
         } else {
-            throw usage_error("unknown option '" + std::string(flag) + "' (see --help)");
+            throw usage_error("unknown option " + quoted(flag) + " (see --help)");
         }
     }
     if (o.tls_cert_file.empty() != o.tls_key_file.empty()) throw usage_error("--tls-cert and --tls-key go together");

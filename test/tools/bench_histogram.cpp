@@ -1,6 +1,6 @@
 // The latency histogram of plexbutler-bench: bucket layout and percentile accuracy.
 
-#include "../bench/latency_histogram.hpp"
+#include "latency_histogram.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Unit tests of the I/O-free parts of the plexbutler CLI: argument parsing, exit codes, formatting.
-#include "../tools/cli/args.hpp"
-#include "../tools/cli/commands.hpp"
-#include "../tools/cli/format.hpp"
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "cli/format.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

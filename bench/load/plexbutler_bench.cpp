@@ -6,6 +6,8 @@
 #include "alloc_counter.hpp"
 #include "latency_histogram.hpp"
 
+#include "common/args.hpp"
+
 #include <plexbutler/client.hpp>
 #include <plexbutler/models.hpp>
 #include <plexbutler/version.hpp>
@@ -22,7 +24,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -54,6 +55,7 @@ struct bench_config {
     operation op = operation::list;
     std::string task = "BackupDatabase";
     bool refresh = false; // list calls pass their previous response back (try_refresh_butler_tasks)
+    bool help = false;    // --help: print the usage and run nothing
 };
 
 constexpr std::string_view usage_text =
@@ -78,52 +80,46 @@ constexpr std::string_view usage_text =
     "Prints one JSON line: requests, errors, rps, latency percentiles (ms), CPU us/request,\n"
     "peak RSS (MiB) and heap allocations/request.\n";
 
-[[noreturn]] void usage_error(const std::string& message)
-{
-    std::cerr << "plexbutler-bench: " << message << "\n" << usage_text;
-    std::exit(2);
-}
+using plexbutler::tools::quoted;
+using plexbutler::tools::usage_error;
 
 template <class T>
 T parse_integer(std::string_view flag, std::string_view text, T min)
 {
-    T value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min)
-        usage_error(std::string(flag) + ": expected an integer >= " + std::to_string(min) + ", got '" + std::string(text) + "'");
-    return value;
+    if (const auto value = plexbutler::tools::parse_whole<T>(text, min))
+        return *value;
+    throw usage_error(std::string(flag) + ": expected an integer >= " + std::to_string(min) + ", got " + quoted(text));
 }
 
 double parse_seconds(std::string_view flag, std::string_view text, bool allow_zero)
 {
-    try {
-        std::size_t used = 0;
-        const std::string s(text);
-        const double v = std::stod(s, &used);
-        if (used == s.size() && v >= 0.0 && (allow_zero || v > 0.0) && v <= 86400.0)
-            return v;
-    } catch (const std::exception&) {
-    }
-    usage_error(std::string(flag) + ": expected a number of seconds" + (allow_zero ? " >= 0" : " > 0") + ", got '" + std::string(text) + "'");
+    const auto s = plexbutler::tools::parse_seconds(text, 0s, 86400s);
+    if (s && (allow_zero || s->count() > 0.0))
+        return s->count();
+    throw usage_error(std::string(flag) + ": expected a number of seconds" + (allow_zero ? " >= 0" : " > 0") + ", got " + quoted(text));
 }
 
+// The configuration, or one with `help` set as soon as --help appears.
+// @throws usage_error on a bad command line.
 bench_config parse_args(int argc, char** argv)
 {
     bench_config cfg;
     bool have_token = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
+    plexbutler::tools::arg_reader reader(argc, argv, false);
+    while (reader.more()) {
+        const std::string_view flag = reader.next();
         if (flag == "--help" || flag == "-h") {
-            std::cout << usage_text;
-            std::exit(0);
+            cfg.help = true;
+            return cfg;
         }
         if (flag == "--refresh") {
             cfg.refresh = true;
             continue;
         }
-        if (i + 1 >= argc)
-            usage_error(std::string(flag.starts_with("--") ? flag : "argument '" + std::string(flag) + "'") + ": missing value");
-        const std::string_view value = argv[++i];
+        const auto next = reader.value();
+        if (!next)
+            throw usage_error((flag.starts_with("--") ? plexbutler::tools::escaped(flag) : "argument " + quoted(flag)) + ": missing value");
+        const std::string_view value = *next;
         if (flag == "--server")
             cfg.server = value;
         else if (flag == "--token") {
@@ -147,16 +143,16 @@ bench_config parse_args(int argc, char** argv)
             else if (value == "mixed")
                 cfg.op = operation::mixed;
             else
-                usage_error("--op: expected list, start or mixed, got '" + std::string(value) + "'");
+                throw usage_error("--op: expected list, start or mixed, got " + quoted(value));
         } else if (flag == "--task")
             cfg.task = value;
         else
-            usage_error("unknown flag '" + std::string(flag) + "'");
+            throw usage_error("unknown flag " + quoted(flag));
     }
     if (cfg.server.empty())
-        usage_error("--server is required");
+        throw usage_error("--server is required");
     if (cfg.concurrency == 0)
-        usage_error("--concurrency is required");
+        throw usage_error("--concurrency is required");
     if (!have_token) {
         if (const char* env = std::getenv("PLEX_TOKEN"))
             cfg.token = env;
@@ -363,7 +359,18 @@ std::string_view op_name(operation op)
 
 int main(int argc, char** argv)
 {
-    const bench_config cfg = parse_args(argc, argv);
+    bench_config parsed;
+    try {
+        parsed = parse_args(argc, argv);
+    } catch (const usage_error& e) {
+        std::cerr << "plexbutler-bench: " << e.what() << "\n" << usage_text;
+        return 2;
+    }
+    if (parsed.help) {
+        std::cout << usage_text;
+        return 0;
+    }
+    const bench_config cfg = std::move(parsed);
     bench_state st(cfg);
     window_result win;
 
