@@ -4,6 +4,7 @@
 // error within the deadline + 1.5 s, with bounded memory, and the same client succeeds
 // on its next call. docs/reliability.md has the full scenario table.
 #include "support/client_fixture.hpp"
+#include "support/memory_server.hpp"
 
 #include <fstream>
 
@@ -179,19 +180,21 @@ TEST_CASE("hostile: bytes beyond Content-Length in the same segment are never re
     CHECK(server.connections() == 2); // the desynchronised connection was not reused
 }
 
+// These two run over in-memory streams with the manual clock: the bytes that arrive while the
+// connection idles are there when the next call starts, without waiting for a socket.
 TEST_CASE("hostile: bytes arriving after a complete response are never read as the next response",
           "[client][hostile]")
 {
-    scripted_server server;
+    asio::io_context ctx;
+    memory_server server(ctx);
     // The forged response arrives 100 ms after the real one, while the connection idles in the pool.
     server.push(script{}.read_request().send(list_naming("Real1")).pause(100ms).send(list_naming("Forged")).hang());
     server.push(script{}.respond(list_naming("Real2")).repeat());
-    asio::io_context ctx;
-    client c(ctx, options_for(server));
+    client c = server.make_client();
     auto first = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(first.has_value());
     CHECK(first->content.tasks.at(0).name == "Real1");
-    run_void(ctx, sleep_for(300ms)); // the unsolicited bytes are now in the idle socket
+    advance_clock(ctx, 100ms); // the unsolicited bytes are now in the idle connection
     auto second = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(second.has_value());
     CHECK(second->content.tasks.at(0).name == "Real2");
@@ -199,16 +202,16 @@ TEST_CASE("hostile: bytes arriving after a complete response are never read as t
 
 TEST_CASE("hostile: a response sent before the request is not taken for the answer", "[client][hostile]")
 {
-    scripted_server server;
+    asio::io_context ctx;
+    memory_server server(ctx);
     // The server speaks first, then answers the real request: the client must not mix them up
     // on a reused connection. First call: the forged bytes precede the answer on a fresh connection;
     // whatever the client reads first, it must not keep the connection for the next request.
     server.push(script{}.send(list_naming("Forged")).read_request().send(list_naming("Real1")).hang());
     server.push(script{}.respond(list_naming("Real2")).repeat());
-    asio::io_context ctx;
-    client c(ctx, options_for(server));
+    client c = server.make_client();
     (void)run_on(ctx, c.try_get_butler_tasks());
-    run_void(ctx, sleep_for(300ms)); // whatever the server sent after the first answer has arrived
+    drain(ctx); // whatever the server sent after the first answer has arrived
     auto second = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE(second.has_value());
     CHECK(second->content.tasks.at(0).name == "Real2");

@@ -46,22 +46,6 @@ TEST_CASE("pool: a keep-alive connection closed by the server while idle is retr
     CHECK(server.connections() == 2);
 }
 
-TEST_CASE("pool: an idle connection with unsolicited bytes is discarded, not read as the next response", "[client][pool]")
-{
-    asio::io_context ctx;
-    memory_server server(ctx);
-    // The first connection sends a second, unrequested response right after the first.
-    server.push(script{}.respond(tasks_ok() + http_response(503, "stray")).hang());
-    server.push(script{}.respond(tasks_ok()).repeat());
-    client c = server.make_client();
-    REQUIRE(run_on(ctx, c.try_get_butler_tasks()).has_value());
-    auto r = run_on(ctx, c.try_get_butler_tasks());
-    REQUIRE(r.has_value()); // not the stray 503
-    CHECK(r->status == 200);
-    CHECK(c.stats().connections_created == 2);
-    CHECK(c.stats().requests_retried == 0);
-}
-
 TEST_CASE("pool: idle connections are evicted after idle_timeout", "[client][pool]")
 {
     asio::io_context ctx;
@@ -167,31 +151,6 @@ TEST_CASE("pool: a refused connect is retried and reported as connect_failed", "
     REQUIRE_FALSE((*r)->has_value());
     CHECK((*r)->error().code == error::connect_failed);
     CHECK(run_on(ctx, c.try_get_butler_tasks()).has_value()); // the third connect is accepted
-}
-
-TEST_CASE("pool: a server that never answers times out at the deadline", "[client][pool][timeout]")
-{
-    asio::io_context ctx;
-    memory_server server(ctx);
-    server.push(script{}.read_request().hang());
-    server.push(script{}.read_request().drip(tasks_ok(), 1s, 16)); // a dripping server is cut too
-    server.set_default(script{}.respond(tasks_ok()).repeat());
-    client_options o;
-    o.request_timeout = 2s;
-    client c = server.make_client(o);
-    for (int i = 0; i < 2; ++i) {
-        auto r = spawn(ctx, c.try_get_butler_tasks());
-        REQUIRE(settle(ctx, [&] { return server.requests().size() == static_cast<std::size_t>(i + 1); }));
-        advance_clock(ctx, 1900ms);
-        CHECK_FALSE(*r);
-        advance_clock(ctx, 200ms);
-        REQUIRE(settle(ctx, [&] { return r->has_value(); }));
-        REQUIRE_FALSE((*r)->has_value());
-        CHECK((*r)->error().code == error::timeout);
-        CHECK((*r)->error().diag.server_message == "after 2000 ms waiting for response from butler.test:32400");
-    }
-    CHECK(settle(ctx, [&] { return c.stats().busy == 0 && c.stats().open == 0; }));
-    CHECK(run_on(ctx, c.try_get_butler_tasks()).has_value()); // usable afterwards
 }
 
 TEST_CASE("pool: cancellation through || with a timer closes the connection and keeps the pool consistent",
