@@ -57,16 +57,20 @@ inline boost::system::error_code make_error_code(error e) noexcept
 
 /// @brief One entry of a Plex error body: `{"errors":[{"code":1001,"message":"...","status":401}]}`.
 struct plex_error {
-    std::optional<std::int64_t> code;    ///< Plex error code (e.g. 1001), if present.
-    std::optional<std::string> message;  ///< Human-readable message, if present.
-    std::optional<std::int64_t> status;  ///< HTTP status echoed by the server, if present.
+    /// Plex error code (e.g. 1001), if present.
+    std::optional<std::int64_t> code;
+    /// Human-readable message, if present.
+    std::optional<std::string> message;
+    /// HTTP status echoed by the server, if present.
+    std::optional<std::int64_t> status;
 
     friend bool operator==(const plex_error&, const plex_error&) = default;
 };
 
 /// @brief A decoded Plex error body.
 struct plex_error_list {
-    std::vector<plex_error> errors; ///< The entries of `errors[]`, in order.
+    /// The entries of `errors[]`, in order.
+    std::vector<plex_error> errors;
 
     friend bool operator==(const plex_error_list&, const plex_error_list&) = default;
 };
@@ -76,11 +80,16 @@ struct plex_error_list {
 /// Never contains the token: the request line carries no query string and the
 /// messages are redacted before they are stored.
 struct diagnostics {
-    unsigned http_status = 0;              ///< HTTP status of the response, 0 when none was read.
-    std::vector<plex_error> plex_errors;   ///< Plex `errors[]` entries from the response body, if any.
-    std::string server_message;            ///< Short detail: a decode path, a peer message, a status reason (printable ASCII, bounded).
-    std::string request_line;              ///< e.g. `POST /butler/BackupDatabase` (never contains the token).
-    std::string server;                    ///< The origin the request went to, e.g. `127.0.0.1:32400`.
+    /// HTTP status of the response, 0 when none was read.
+    unsigned http_status = 0;
+    /// Plex `errors[]` entries from the response body, if any.
+    std::vector<plex_error> plex_errors;
+    /// Short detail: a decode path, a peer message, a status reason (printable ASCII, bounded).
+    std::string server_message;
+    /// e.g. `POST /butler/BackupDatabase` (never contains the token).
+    std::string request_line;
+    /// The origin the request went to, e.g. `127.0.0.1:32400`.
+    std::string server;
 
     /// @brief A one-line human description of `ec` with these diagnostics.
     ///
@@ -92,8 +101,10 @@ struct diagnostics {
 
 /// @brief An error code with its diagnostics: the error type of the non-throwing API.
 struct failure {
-    boost::system::error_code code; ///< What went wrong.
-    diagnostics diag;               ///< Details of what went wrong.
+    /// What went wrong.
+    boost::system::error_code code;
+    /// Details of what went wrong.
+    diagnostics diag;
 
     /// @brief Same as `diag.describe(code)`.
     std::string message() const { return diag.describe(code); }

@@ -29,12 +29,18 @@ namespace plexbutler {
 /// `false` and the integers `0` and `1` (PMS' XML form uses "0"/"1") but not
 /// strings; strings are kept as UTF-8 byte for byte.
 struct butler_task {
-    std::optional<std::string> name;        ///< Wire name, e.g. `BackupDatabase` (any string the server sends).
-    std::optional<double> interval;         ///< Interval in days; fractional values are kept (0.0.3 types it as a number).
-    std::optional<bool> schedule_randomized;///< `scheduleRandomized`: run at a random time within the window.
-    std::optional<bool> enabled;            ///< Whether the task is enabled in the server settings.
-    std::optional<std::string> title;       ///< User-friendly title.
-    std::optional<std::string> description; ///< User-friendly description.
+    /// Wire name, e.g. `BackupDatabase` (any string the server sends).
+    std::optional<std::string> name;
+    /// Interval in days; fractional values are kept (0.0.3 types it as a number).
+    std::optional<double> interval;
+    /// `scheduleRandomized`: run at a random time within the window.
+    std::optional<bool> schedule_randomized;
+    /// Whether the task is enabled in the server settings.
+    std::optional<bool> enabled;
+    /// User-friendly title.
+    std::optional<std::string> title;
+    /// User-friendly description.
+    std::optional<std::string> description;
 
     friend bool operator==(const butler_task&, const butler_task&) = default;
 };
@@ -51,8 +57,10 @@ enum class task_list_envelope {
 /// (`value_to`) either envelope, and an envelope without `ButlerTask` as an
 /// empty list (PMS omits empty arrays).
 struct butler_task_list {
-    std::vector<butler_task> tasks;                                ///< The tasks, in server order.
-    task_list_envelope envelope = task_list_envelope::butler_tasks; ///< Envelope the list was decoded from.
+    /// The tasks, in server order.
+    std::vector<butler_task> tasks;
+    /// Envelope the list was decoded from.
+    task_list_envelope envelope = task_list_envelope::butler_tasks;
 
     /// @brief The first task whose name equals `name`, or nullptr.
     const butler_task* find(std::string_view name) const noexcept;
@@ -63,8 +71,10 @@ struct butler_task_list {
 
 /// @brief Limits applied when parsing JSON from a server.
 struct json_limits {
-    std::size_t max_depth = 32;            ///< Maximum nesting depth of arrays/objects (Boost.JSON parse option): 32 nested levels parse, 33 do not.
-    std::size_t max_bytes = 1024 * 1024;   ///< Maximum input size in bytes; larger input is rejected unread.
+    /// Maximum nesting depth of arrays/objects (Boost.JSON parse option): 32 nested levels parse, 33 do not.
+    std::size_t max_depth = 32;
+    /// Maximum input size in bytes; larger input is rejected unread.
+    std::size_t max_bytes = 1024 * 1024;
 };
 
 /// @brief Parses and decodes a task list body with limits.

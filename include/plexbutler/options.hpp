@@ -28,14 +28,22 @@ namespace plexbutler {
 /// keep-alive connection turned out closed before any response byte arrived is
 /// retried once on a fresh connection (every Butler operation is safe to repeat).
 struct retry_policy {
-    unsigned max_attempts = 1;                                   ///< Total attempts including the first; 1 disables retries.
-    std::chrono::milliseconds initial_interval{100};            ///< Backoff before the second attempt.
-    std::chrono::milliseconds max_interval{5000};               ///< Upper bound of one backoff.
-    double multiplier = 2.0;                                     ///< Growth of the backoff per attempt (>= 1).
-    double jitter = 0.2;                                         ///< Random +/- fraction applied to each backoff, in [0, 1].
-    std::chrono::milliseconds max_elapsed{30000};               ///< No new attempt starts after this much time since the first.
-    bool retry_connection_errors = true;                         ///< Retry connect failures, resets, early closes and timeouts of one attempt.
-    std::vector<unsigned> retry_statuses{408, 429, 502, 503, 504}; ///< HTTP statuses that are retried; `Retry-After` is honoured (capped by `max_interval`).
+    /// Total attempts including the first; 1 disables retries.
+    unsigned max_attempts = 1;
+    /// Backoff before the second attempt.
+    std::chrono::milliseconds initial_interval{100};
+    /// Upper bound of one backoff.
+    std::chrono::milliseconds max_interval{5000};
+    /// Growth of the backoff per attempt (>= 1).
+    double multiplier = 2.0;
+    /// Random +/- fraction applied to each backoff, in [0, 1].
+    double jitter = 0.2;
+    /// No new attempt starts after this much time since the first.
+    std::chrono::milliseconds max_elapsed{30000};
+    /// Retry connect failures, resets, early closes and timeouts of one attempt.
+    bool retry_connection_errors = true;
+    /// HTTP statuses that are retried; `Retry-After` is honoured (capped by `max_interval`).
+    std::vector<unsigned> retry_statuses{408, 429, 502, 503, 504};
 };
 
 /// @brief Log levels of the optional logger.
@@ -50,56 +58,93 @@ struct client_options {
     /// optionally with a path prefix for reverse proxies (`https://example.net/plex`).
     /// When empty, the URL is built from `protocol`, `host` and `port` below.
     std::string server_url;
-    std::string protocol = "http";          ///< Templated form: `http` or `https` (used when `server_url` is empty).
-    std::string host = "localhost";         ///< Templated form: host name, IPv4 or IPv6 address, or `<ip-dashes>.<id>.plex.direct`.
-    std::uint16_t port = 32400;             ///< Templated form: port.
+    /// Templated form: `http` or `https` (used when `server_url` is empty).
+    std::string protocol = "http";
+    /// Templated form: host name, IPv4 or IPv6 address, or `<ip-dashes>.<id>.plex.direct`.
+    std::string host = "localhost";
+    /// Templated form: port.
+    std::uint16_t port = 32400;
 
-    std::string token;                      ///< Sent as `X-Plex-Token` (never in the URL, never logged). May be empty.
-    std::string client_identifier;          ///< `X-Plex-Client-Identifier`; empty means a stable default per machine and product.
-    std::string product = "plexbutler";     ///< `X-Plex-Product`.
-    std::string version;                    ///< `X-Plex-Version`; empty means this library's version.
-    std::string platform;                   ///< `X-Plex-Platform`; empty means not sent.
-    std::string platform_version;           ///< `X-Plex-Platform-Version`; empty means not sent.
-    std::string device;                     ///< `X-Plex-Device`; empty means not sent.
-    std::string model;                      ///< `X-Plex-Model`; empty means not sent.
-    std::string device_vendor;              ///< `X-Plex-Device-Vendor`; empty means not sent.
-    std::string device_name;                ///< `X-Plex-Device-Name`; empty means not sent.
-    std::string marketplace;                ///< `X-Plex-Marketplace`; empty means not sent.
+    /// Sent as `X-Plex-Token` (never in the URL, never logged). May be empty.
+    std::string token;
+    /// `X-Plex-Client-Identifier`; empty means a stable default per machine and product.
+    std::string client_identifier;
+    /// `X-Plex-Product`.
+    std::string product = "plexbutler";
+    /// `X-Plex-Version`; empty means this library's version.
+    std::string version;
+    /// `X-Plex-Platform`; empty means not sent.
+    std::string platform;
+    /// `X-Plex-Platform-Version`; empty means not sent.
+    std::string platform_version;
+    /// `X-Plex-Device`; empty means not sent.
+    std::string device;
+    /// `X-Plex-Model`; empty means not sent.
+    std::string model;
+    /// `X-Plex-Device-Vendor`; empty means not sent.
+    std::string device_vendor;
+    /// `X-Plex-Device-Name`; empty means not sent.
+    std::string device_name;
+    /// `X-Plex-Marketplace`; empty means not sent.
+    std::string marketplace;
 
-    std::size_t max_connections = 8;                     ///< Pool size (>= 1); further operations wait in FIFO order.
-    std::size_t max_waiters = 65536;                     ///< Operations allowed to wait for a connection; beyond: `error::too_many_waiters`.
-    std::chrono::milliseconds idle_timeout{30000};       ///< Idle keep-alive connections older than this are closed; 0 disables eviction.
-    std::chrono::milliseconds connect_timeout{5000};     ///< Resolve + TCP connect + TLS handshake of one connection; 0 means only the deadline applies.
-    std::chrono::milliseconds request_timeout{10000};    ///< Total deadline of one attempt: wait for a connection, connect, TLS, write, read; 0 disables.
+    /// Pool size (>= 1); further operations wait in FIFO order.
+    std::size_t max_connections = 8;
+    /// Operations allowed to wait for a connection; beyond: `error::too_many_waiters`.
+    std::size_t max_waiters = 65536;
+    /// Idle keep-alive connections older than this are closed; 0 disables eviction.
+    std::chrono::milliseconds idle_timeout{30000};
+    /// Resolve + TCP connect + TLS handshake of one connection; 0 means only the deadline applies.
+    std::chrono::milliseconds connect_timeout{5000};
+    /// Total deadline of one attempt: wait for a connection, connect, TLS, write, read; 0 disables.
+    std::chrono::milliseconds request_timeout{10000};
 
-    std::size_t max_header_bytes = 64 * 1024;   ///< Limit on the response header.
-    std::size_t max_body_bytes = 1024 * 1024;   ///< Limit on the response body (also the JSON input limit).
-    std::size_t max_json_depth = 32;            ///< Limit on JSON nesting.
+    /// Limit on the response header.
+    std::size_t max_header_bytes = 64 * 1024;
+    /// Limit on the response body (also the JSON input limit).
+    std::size_t max_body_bytes = 1024 * 1024;
+    /// Limit on JSON nesting.
+    std::size_t max_json_depth = 32;
 
-    bool tls_verify = true;                     ///< Verify the server certificate and host name. Setting false is insecure.
-    std::string ca_file;                        ///< PEM file of trusted CAs, in addition to the system store.
-    std::string ca_path;                        ///< Directory of trusted CAs (hashed names), in addition to the system store.
-    std::shared_ptr<boost::asio::ssl::context> ssl_context; ///< Caller-supplied TLS context; overrides `ca_file`/`ca_path` (verification settings still apply).
+    /// Verify the server certificate and host name. Setting false is insecure.
+    bool tls_verify = true;
+    /// PEM file of trusted CAs, in addition to the system store.
+    std::string ca_file;
+    /// Directory of trusted CAs (hashed names), in addition to the system store.
+    std::string ca_path;
+    /// Caller-supplied TLS context; overrides `ca_file`/`ca_path` (verification settings still apply).
+    std::shared_ptr<boost::asio::ssl::context> ssl_context;
 
-    retry_policy retry;                         ///< Retry policy (off by default).
-    logger_fn logger;                           ///< Optional logger; empty disables logging.
+    /// Retry policy (off by default).
+    retry_policy retry;
+    /// Optional logger; empty disables logging.
+    logger_fn logger;
 };
 
 /// @brief Per-call overrides.
 struct call_options {
-    std::optional<std::chrono::milliseconds> timeout; ///< Overrides `client_options::request_timeout` for this call.
-    std::optional<retry_policy> retry;                ///< Overrides `client_options::retry` for this call.
+    /// Overrides `client_options::request_timeout` for this call.
+    std::optional<std::chrono::milliseconds> timeout;
+    /// Overrides `client_options::retry` for this call.
+    std::optional<retry_policy> retry;
 };
 
 /// @brief Pool statistics, a consistent snapshot.
 struct pool_stats {
-    std::size_t open = 0;               ///< Connections currently open (idle + busy + connecting).
-    std::size_t idle = 0;               ///< Open connections waiting in the pool.
-    std::size_t busy = 0;               ///< Connections lent to an operation (including connecting).
-    std::size_t waiting = 0;            ///< Operations waiting for a connection.
-    std::uint64_t connections_created = 0; ///< Connections opened since construction.
-    std::uint64_t requests_served = 0;  ///< Responses fully read (any status).
-    std::uint64_t requests_retried = 0; ///< Attempts repeated (stale connection or retry policy).
+    /// Connections currently open (idle + busy + connecting).
+    std::size_t open = 0;
+    /// Open connections waiting in the pool.
+    std::size_t idle = 0;
+    /// Connections lent to an operation (including connecting).
+    std::size_t busy = 0;
+    /// Operations waiting for a connection.
+    std::size_t waiting = 0;
+    /// Connections opened since construction.
+    std::uint64_t connections_created = 0;
+    /// Responses fully read (any status).
+    std::uint64_t requests_served = 0;
+    /// Attempts repeated (stale connection or retry policy).
+    std::uint64_t requests_retried = 0;
 };
 
 } // namespace plexbutler

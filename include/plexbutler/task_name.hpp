@@ -62,33 +62,58 @@ std::span<const std::string_view> documented_task_names() noexcept;
 /// the client operations that take a `std::string_view`.
 namespace tasks {
 // In both documents.
-inline constexpr std::string_view backup_database = "BackupDatabase";                     ///< Back up the database.
-inline constexpr std::string_view clean_old_bundles = "CleanOldBundles";                  ///< Remove unused bundles.
-inline constexpr std::string_view clean_old_cache_files = "CleanOldCacheFiles";           ///< Remove old cache files.
-inline constexpr std::string_view deep_media_analysis = "DeepMediaAnalysis";              ///< Deep analysis of media files.
-inline constexpr std::string_view generate_chapter_thumbs = "GenerateChapterThumbs";      ///< Chapter thumbnails.
-inline constexpr std::string_view generate_media_index_files = "GenerateMediaIndexFiles"; ///< Seek-preview index files.
-inline constexpr std::string_view optimize_database = "OptimizeDatabase";                 ///< Optimise the database.
-inline constexpr std::string_view refresh_libraries = "RefreshLibraries";                 ///< Scan libraries.
-inline constexpr std::string_view refresh_local_media = "RefreshLocalMedia";              ///< Refresh local media assets.
-inline constexpr std::string_view refresh_periodic_metadata = "RefreshPeriodicMetadata";  ///< Refresh metadata periodically.
-inline constexpr std::string_view upgrade_media_analysis = "UpgradeMediaAnalysis";        ///< Upgrade old media analysis.
+/// Back up the database.
+inline constexpr std::string_view backup_database = "BackupDatabase";
+/// Remove unused bundles.
+inline constexpr std::string_view clean_old_bundles = "CleanOldBundles";
+/// Remove old cache files.
+inline constexpr std::string_view clean_old_cache_files = "CleanOldCacheFiles";
+/// Deep analysis of media files.
+inline constexpr std::string_view deep_media_analysis = "DeepMediaAnalysis";
+/// Chapter thumbnails.
+inline constexpr std::string_view generate_chapter_thumbs = "GenerateChapterThumbs";
+/// Seek-preview index files.
+inline constexpr std::string_view generate_media_index_files = "GenerateMediaIndexFiles";
+/// Optimise the database.
+inline constexpr std::string_view optimize_database = "OptimizeDatabase";
+/// Scan libraries.
+inline constexpr std::string_view refresh_libraries = "RefreshLibraries";
+/// Refresh local media assets.
+inline constexpr std::string_view refresh_local_media = "RefreshLocalMedia";
+/// Refresh metadata periodically.
+inline constexpr std::string_view refresh_periodic_metadata = "RefreshPeriodicMetadata";
+/// Upgrade old media analysis.
+inline constexpr std::string_view upgrade_media_analysis = "UpgradeMediaAnalysis";
 // Only in the 0.0.3 document.
-inline constexpr std::string_view build_gracenote_collections = "BuildGracenoteCollections"; ///< Gracenote collections.
-inline constexpr std::string_view check_for_updates = "CheckForUpdates";                     ///< Check for server updates.
-inline constexpr std::string_view generate_auto_tags = "GenerateAutoTags";                   ///< Automatic photo tags.
+/// Gracenote collections.
+inline constexpr std::string_view build_gracenote_collections = "BuildGracenoteCollections";
+/// Check for server updates.
+inline constexpr std::string_view check_for_updates = "CheckForUpdates";
+/// Automatic photo tags.
+inline constexpr std::string_view generate_auto_tags = "GenerateAutoTags";
 // Only in the 1.1.1 document.
-inline constexpr std::string_view automatic_updates = "AutomaticUpdates";                                  ///< Install updates.
-inline constexpr std::string_view butler_task_generate_ad_markers = "ButlerTaskGenerateAdMarkers";         ///< Ad markers.
-inline constexpr std::string_view butler_task_generate_credits_markers = "ButlerTaskGenerateCreditsMarkers";///< Credits markers.
-inline constexpr std::string_view butler_task_generate_intro_markers = "ButlerTaskGenerateIntroMarkers";   ///< Intro markers.
-inline constexpr std::string_view butler_task_generate_voice_activity = "ButlerTaskGenerateVoiceActivity"; ///< Voice activity.
-inline constexpr std::string_view garbage_collect_blobs = "GarbageCollectBlobs";                           ///< Unused blobs.
-inline constexpr std::string_view garbage_collect_library_media = "GarbageCollectLibraryMedia";            ///< Orphaned media.
-inline constexpr std::string_view generate_blur_hashes = "GenerateBlurHashes";                             ///< Artwork blur hashes.
-inline constexpr std::string_view loudness_analysis = "LoudnessAnalysis";                                 ///< Audio loudness.
-inline constexpr std::string_view music_analysis = "MusicAnalysis";                                       ///< Sonic analysis.
-inline constexpr std::string_view refresh_epg_guides = "RefreshEpgGuides";                                 ///< Live TV guides.
+/// Install updates.
+inline constexpr std::string_view automatic_updates = "AutomaticUpdates";
+/// Ad markers.
+inline constexpr std::string_view butler_task_generate_ad_markers = "ButlerTaskGenerateAdMarkers";
+/// Credits markers.
+inline constexpr std::string_view butler_task_generate_credits_markers = "ButlerTaskGenerateCreditsMarkers";
+/// Intro markers.
+inline constexpr std::string_view butler_task_generate_intro_markers = "ButlerTaskGenerateIntroMarkers";
+/// Voice activity.
+inline constexpr std::string_view butler_task_generate_voice_activity = "ButlerTaskGenerateVoiceActivity";
+/// Unused blobs.
+inline constexpr std::string_view garbage_collect_blobs = "GarbageCollectBlobs";
+/// Orphaned media.
+inline constexpr std::string_view garbage_collect_library_media = "GarbageCollectLibraryMedia";
+/// Artwork blur hashes.
+inline constexpr std::string_view generate_blur_hashes = "GenerateBlurHashes";
+/// Audio loudness.
+inline constexpr std::string_view loudness_analysis = "LoudnessAnalysis";
+/// Sonic analysis.
+inline constexpr std::string_view music_analysis = "MusicAnalysis";
+/// Live TV guides.
+inline constexpr std::string_view refresh_epg_guides = "RefreshEpgGuides";
 } // namespace tasks
 
 } // namespace plexbutler

@@ -21,13 +21,20 @@ namespace plexbutler::cli {
 
 /// @brief Process exit codes of `plexbutler` (documented in `--help`, docs/cli.md and the README).
 namespace exit_code {
-inline constexpr int success = 0;      ///< The command did what was asked.
-inline constexpr int failure = 1;      ///< Anything else: HTTP 5xx, 400, cancelled, demo step misbehaved, internal error.
-inline constexpr int usage = 2;        ///< Bad command line (also an invalid task name, URL or token given by the user).
-inline constexpr int not_found = 3;    ///< Unknown task (HTTP 404 on start).
-inline constexpr int unauthorized = 4; ///< HTTP 401/403: token missing, wrong or without rights.
-inline constexpr int network = 5;      ///< Connect failure, timeout, connection closed early, TLS or certificate failure.
-inline constexpr int protocol = 6;     ///< The answer is not a valid Butler response (HTTP, limits, content type, JSON, redirect, undocumented status).
+/// The command did what was asked.
+inline constexpr int success = 0;
+/// Anything else: HTTP 5xx, 400, cancelled, demo step misbehaved, internal error.
+inline constexpr int failure = 1;
+/// Bad command line (also an invalid task name, URL or token given by the user).
+inline constexpr int usage = 2;
+/// Unknown task (HTTP 404 on start).
+inline constexpr int not_found = 3;
+/// HTTP 401/403: token missing, wrong or without rights.
+inline constexpr int unauthorized = 4;
+/// Connect failure, timeout, connection closed early, TLS or certificate failure.
+inline constexpr int network = 5;
+/// The answer is not a valid Butler response (HTTP, limits, content type, JSON, redirect, undocumented status).
+inline constexpr int protocol = 6;
 } // namespace exit_code
 
 /// @brief Maps a failure code to the process exit code.
@@ -74,19 +81,32 @@ enum class command { none, list, start, stop, start_all, stop_all, demo };
 
 /// @brief Everything the command line (and the environment) asked for.
 struct invocation {
-    std::string server_url = "http://127.0.0.1:32400"; ///< `--server` / `PLEX_SERVER_URL`.
-    std::string token;                                ///< `--token` / `PLEX_TOKEN`; never printed.
-    std::string client_id;                            ///< `--client-id`; empty means the library default.
-    std::chrono::milliseconds timeout{10000};         ///< `--timeout-ms`: deadline of each request attempt.
-    unsigned retries = 0;                             ///< `--retries`: extra attempts after a retryable failure.
-    std::string ca_file;                              ///< `--ca-file`: extra trusted CA certificates (PEM).
-    bool insecure = false;                            ///< `--insecure`: do not verify the server certificate.
-    bool verbose = false;                             ///< `--verbose`: log requests and responses on stderr.
-    bool help = false;                                ///< `--help`.
-    bool version = false;                             ///< `--version`.
-    command cmd = command::none;                      ///< The sub-command.
-    std::string task;                                 ///< Task name of `start` / `stop`.
-    bool json = false;                                ///< `list --json`.
+    /// `--server` / `PLEX_SERVER_URL`.
+    std::string server_url = "http://127.0.0.1:32400";
+    /// `--token` / `PLEX_TOKEN`; never printed.
+    std::string token;
+    /// `--client-id`; empty means the library default.
+    std::string client_id;
+    /// `--timeout-ms`: deadline of each request attempt.
+    std::chrono::milliseconds timeout{10000};
+    /// `--retries`: extra attempts after a retryable failure.
+    unsigned retries = 0;
+    /// `--ca-file`: extra trusted CA certificates (PEM).
+    std::string ca_file;
+    /// `--insecure`: do not verify the server certificate.
+    bool insecure = false;
+    /// `--verbose`: log requests and responses on stderr.
+    bool verbose = false;
+    /// `--help`.
+    bool help = false;
+    /// `--version`.
+    bool version = false;
+    /// The sub-command.
+    command cmd = command::none;
+    /// Task name of `start` / `stop`.
+    std::string task;
+    /// `list --json`.
+    bool json = false;
 };
 
 /// @brief A command-line error; the message never contains the token.

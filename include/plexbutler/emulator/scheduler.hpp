@@ -52,24 +52,38 @@ std::string_view to_string(stop_outcome o) noexcept;
 
 /// @brief A snapshot of one task's scheduling state.
 struct task_status {
-    std::string name;                                                   ///< Wire name.
-    bool enabled = true;                                                ///< From the catalogue (absent = enabled).
-    bool randomized = false;                                            ///< `scheduleRandomized` (absent = false).
-    double interval_days = 1.0;                                         ///< From the catalogue (absent = 1).
-    task_state state = task_state::idle;                                ///< Current state.
-    std::optional<std::chrono::system_clock::time_point> due;           ///< When scheduled: when it will start.
-    std::optional<std::chrono::system_clock::time_point> started_at;    ///< When running: when it started.
-    std::optional<std::chrono::system_clock::time_point> finishes_at;   ///< When running: when it will finish.
-    std::optional<std::chrono::system_clock::time_point> last_run;      ///< When its last complete run finished.
-    std::optional<start_outcome> last_start;                            ///< Outcome of the last start request naming it.
-    unsigned completed_runs = 0;                                        ///< Number of runs that finished.
+    /// Wire name.
+    std::string name;
+    /// From the catalogue (absent = enabled).
+    bool enabled = true;
+    /// `scheduleRandomized` (absent = false).
+    bool randomized = false;
+    /// From the catalogue (absent = 1).
+    double interval_days = 1.0;
+    /// Current state.
+    task_state state = task_state::idle;
+    /// When scheduled: when it will start.
+    std::optional<std::chrono::system_clock::time_point> due;
+    /// When running: when it started.
+    std::optional<std::chrono::system_clock::time_point> started_at;
+    /// When running: when it will finish.
+    std::optional<std::chrono::system_clock::time_point> finishes_at;
+    /// When its last complete run finished.
+    std::optional<std::chrono::system_clock::time_point> last_run;
+    /// Outcome of the last start request naming it.
+    std::optional<start_outcome> last_start;
+    /// Number of runs that finished.
+    unsigned completed_runs = 0;
 };
 
 /// @brief Counts of what a start-all did.
 struct start_all_result {
-    std::size_t started = 0;   ///< Tasks now running.
-    std::size_t scheduled = 0; ///< Tasks newly scheduled in the window.
-    std::size_t skipped = 0;   ///< Disabled, not due, already running or already scheduled.
+    /// Tasks now running.
+    std::size_t started = 0;
+    /// Tasks newly scheduled in the window.
+    std::size_t scheduled = 0;
+    /// Disabled, not due, already running or already scheduled.
+    std::size_t skipped = 0;
 };
 
 /// @brief The Butler scheduler: decides what start/stop requests do, and moves tasks along in time.
@@ -99,10 +113,14 @@ public:
 
     /// @brief Configuration of a scheduler.
     struct options {
-        maintenance_window window;                        ///< Daily window in local time (default 02:00-05:00).
-        std::chrono::milliseconds task_duration{3000};    ///< How long a run lasts (must be positive).
-        utc_offset_fn utc_offset;                         ///< Local time offset; empty = UTC.
-        random_fn random;                                 ///< Random source; empty = a fixed-seed mt19937_64.
+        /// Daily window in local time (default 02:00-05:00).
+        maintenance_window window;
+        /// How long a run lasts (must be positive).
+        std::chrono::milliseconds task_duration{3000};
+        /// Local time offset; empty = UTC.
+        utc_offset_fn utc_offset;
+        /// Random source; empty = a fixed-seed mt19937_64.
+        random_fn random;
     };
 
     /// @brief Builds a scheduler over `tasks` (all idle, never run).

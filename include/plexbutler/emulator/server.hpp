@@ -18,24 +18,43 @@ namespace plexbutler::emulator {
 
 /// @brief Configuration of an emulator server.
 struct server_options {
-    std::string listen_host = "127.0.0.1";   ///< Address to bind (IPv4 or IPv6 literal, or `localhost`).
-    std::uint16_t port = 0;                  ///< Port; 0 picks a free port (see `server::port()`).
-    std::optional<std::string> token;        ///< When set, requests need this `X-Plex-Token` (header or query) or get 401.
-    unsigned threads = 1;                    ///< Threads running the server's own `io_context`.
-    std::optional<std::vector<butler_task>> tasks; ///< Task catalogue; empty optional means the built-in default (~20 tasks).
-    maintenance_window window;               ///< Maintenance window (default 02:00-05:00 local time).
-    std::chrono::milliseconds task_duration{3000}; ///< How long a started task runs.
-    std::chrono::milliseconds latency{0};    ///< Delay added before every response.
-    unsigned close_after = 0;                ///< Close each connection after this many responses; 0 = never.
-    double fail_rate = 0.0;                  ///< Fraction of requests answered 503, in [0, 1].
-    std::uint64_t seed = 0;                  ///< Seed of the random source (fail rate, scheduling); 0 = random.
-    std::string tls_cert_file;               ///< PEM certificate chain; with `tls_key_file` enables HTTPS.
-    std::string tls_key_file;                ///< PEM private key.
-    std::string tls_self_signed_name;        ///< When set, HTTPS with a self-signed certificate made at start-up for this name.
-    std::string tls_write_ca_file;           ///< With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust.
-    bool quiet = true;                       ///< When false, logs each request to stderr (tokens redacted).
-    std::chrono::milliseconds request_timeout{10000}; ///< Time allowed for a complete request head (and for each write); the connection is closed after it. Also the keep-alive idle timeout.
-    std::optional<std::chrono::minutes> utc_offset; ///< Offset of "local time" from UTC for the window; empty = the system's local time zone.
+    /// Address to bind (IPv4 or IPv6 literal, or `localhost`).
+    std::string listen_host = "127.0.0.1";
+    /// Port; 0 picks a free port (see `server::port()`).
+    std::uint16_t port = 0;
+    /// When set, requests need this `X-Plex-Token` (header or query) or get 401.
+    std::optional<std::string> token;
+    /// Threads running the server's own `io_context`.
+    unsigned threads = 1;
+    /// Task catalogue; empty optional means the built-in default (~20 tasks).
+    std::optional<std::vector<butler_task>> tasks;
+    /// Maintenance window (default 02:00-05:00 local time).
+    maintenance_window window;
+    /// How long a started task runs.
+    std::chrono::milliseconds task_duration{3000};
+    /// Delay added before every response.
+    std::chrono::milliseconds latency{0};
+    /// Close each connection after this many responses; 0 = never.
+    unsigned close_after = 0;
+    /// Fraction of requests answered 503, in [0, 1].
+    double fail_rate = 0.0;
+    /// Seed of the random source (fail rate, scheduling); 0 = random.
+    std::uint64_t seed = 0;
+    /// PEM certificate chain; with `tls_key_file` enables HTTPS.
+    std::string tls_cert_file;
+    /// PEM private key.
+    std::string tls_key_file;
+    /// When set, HTTPS with a self-signed certificate made at start-up for this name.
+    std::string tls_self_signed_name;
+    /// With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust.
+    std::string tls_write_ca_file;
+    /// When false, logs each request to stderr (tokens redacted).
+    bool quiet = true;
+    /// Time allowed for a complete request head (and for each write); the connection is closed after it. Also the
+    /// keep-alive idle timeout.
+    std::chrono::milliseconds request_timeout{10000};
+    /// Offset of "local time" from UTC for the window; empty = the system's local time zone.
+    std::optional<std::chrono::minutes> utc_offset;
 };
 
 /// @brief A running emulator. Starts serving in the constructor, on its own threads.
