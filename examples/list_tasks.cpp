@@ -33,8 +33,7 @@ int main(int argc, char** argv)
     });
     try {
         io.run();
-    }
-    catch (const std::exception& e) { // a plexbutler::butler_error: what() never contains the token
+    } catch (const std::exception& e) { // a plexbutler::butler_error: what() never contains the token
         std::cerr << "error: " << e.what() << '\n';
         return 1;
     }

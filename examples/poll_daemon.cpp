@@ -75,8 +75,7 @@ asio::awaitable<void> poll(poller& p, std::chrono::milliseconds interval, unsign
                 enabled += task.enabled.value_or(false) ? 1u : 0u;
             say(p.client.origin() + " poll " + std::to_string(i) + ": " + std::to_string(tasks.content.tasks.size()) +
                 " tasks, " + std::to_string(enabled) + " enabled (" + std::to_string(ms) + " ms)");
-        }
-        else {
+        } else {
             say(p.client.origin() + " poll " + std::to_string(i) + ": error: " + r.error().message());
         }
         if (p.stopping || (iterations != 0 && i == iterations))

@@ -16,14 +16,9 @@ asio::awaitable<int> start(plexbutler::client& client, std::string task)
     co_await client.async_shutdown();
     if (r) {
         switch (r->content) {
-        case plexbutler::task_outcome::started:
-            std::cout << task << ": started\n";
-            break;
-        case plexbutler::task_outcome::already_running:
-            std::cout << task << ": was already running\n";
-            break;
-        default:
-            std::cout << task << ": " << plexbutler::to_string(r->content) << " (HTTP " << r->status << ")\n";
+        case plexbutler::task_outcome::started: std::cout << task << ": started\n"; break;
+        case plexbutler::task_outcome::already_running: std::cout << task << ": was already running\n"; break;
+        default: std::cout << task << ": " << plexbutler::to_string(r->content) << " (HTTP " << r->status << ")\n";
         }
         co_return 0;
     }

@@ -35,10 +35,7 @@ void* counted_aligned_alloc(std::size_t size, std::align_val_t align)
 
 } // namespace
 
-std::uint64_t plexbutler::bench::allocation_count() noexcept
-{
-    return g_allocations.load(std::memory_order_relaxed);
-}
+std::uint64_t plexbutler::bench::allocation_count() noexcept { return g_allocations.load(std::memory_order_relaxed); }
 
 void* operator new(std::size_t size) { return counted_alloc(size); }
 void* operator new[](std::size_t size) { return counted_alloc(size); }

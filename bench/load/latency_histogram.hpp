@@ -34,8 +34,8 @@ public:
     /// @brief Largest distinguished value in µs.
     static constexpr std::uint64_t max_trackable_us = (std::uint64_t{1} << 26) - 1;
     /// @brief Number of buckets.
-    static constexpr std::size_t bucket_count = static_cast<std::size_t>(
-        half_count * (std::bit_width(max_trackable_us) - sub_bucket_bits + 1) + half_count);
+    static constexpr std::size_t bucket_count =
+        static_cast<std::size_t>(half_count * (std::bit_width(max_trackable_us) - sub_bucket_bits + 1) + half_count);
 
     /// @brief The bucket index of a value in µs (values above the range are clamped).
     static constexpr std::size_t index_of(std::uint64_t us) noexcept

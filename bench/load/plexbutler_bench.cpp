@@ -96,7 +96,8 @@ double parse_seconds(std::string_view flag, std::string_view text, bool allow_ze
     const auto s = plexbutler::tools::parse_seconds(text, 0s, 86400s);
     if (s && (allow_zero || s->count() > 0.0))
         return s->count();
-    throw usage_error(std::string(flag) + ": expected a number of seconds" + (allow_zero ? " >= 0" : " > 0") + ", got " + quoted(text));
+    throw usage_error(std::string(flag) + ": expected a number of seconds" + (allow_zero ? " >= 0" : " > 0") +
+                      ", got " + quoted(text));
 }
 
 // The configuration, or one with `help` set as soon as --help appears.
@@ -118,7 +119,8 @@ bench_config parse_args(int argc, char** argv)
         }
         const auto next = reader.value();
         if (!next)
-            throw usage_error((flag.starts_with("--") ? plexbutler::tools::escaped(flag) : "argument " + quoted(flag)) + ": missing value");
+            throw usage_error((flag.starts_with("--") ? plexbutler::tools::escaped(flag) : "argument " + quoted(flag)) +
+                              ": missing value");
         const std::string_view value = *next;
         if (flag == "--server")
             cfg.server = value;
@@ -244,7 +246,8 @@ asio::awaitable<bool> call_once(plexbutler::client& client, bench_state& st, std
     }
     const auto outcome = r->content;
     if (outcome != plexbutler::task_outcome::started && outcome != plexbutler::task_outcome::already_running) {
-        st.note_error("POST /butler/" + st.cfg.task + ": unexpected outcome " + std::string(plexbutler::to_string(outcome)));
+        st.note_error("POST /butler/" + st.cfg.task + ": unexpected outcome " +
+                      std::string(plexbutler::to_string(outcome)));
         co_return false;
     }
     co_return true;
@@ -272,7 +275,8 @@ asio::awaitable<void> worker(plexbutler::client& client, bench_state& st)
         if (list)
             st.list_calls.fetch_add(1, std::memory_order_relaxed);
         (ok ? st.succeeded : st.failed).fetch_add(1, std::memory_order_relaxed);
-        st.histogram.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
+        st.histogram.record(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
     }
     st.active_workers.fetch_sub(1, std::memory_order_acq_rel);
 }
@@ -291,7 +295,8 @@ asio::awaitable<void> controller(plexbutler::client& client, bench_state& st, wi
     for (std::size_t i = 0; i < st.cfg.concurrency; ++i)
         asio::co_spawn(ex, worker(client, st), asio::detached);
 
-    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(st.cfg.warmup_s)));
+    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(st.cfg.warmup_s)));
     co_await timer.async_wait(asio::use_awaitable);
 
     const auto cpu0 = cpu_time_us();
@@ -299,7 +304,8 @@ asio::awaitable<void> controller(plexbutler::client& client, bench_state& st, wi
     const auto t0 = std::chrono::steady_clock::now();
     st.measuring.store(true);
 
-    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(st.cfg.duration_s)));
+    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(st.cfg.duration_s)));
     co_await timer.async_wait(asio::use_awaitable);
 
     st.stopping.store(true);
@@ -345,12 +351,9 @@ double decode_only_allocations(const plexbutler::butler_task_list& sample, bool 
 std::string_view op_name(operation op)
 {
     switch (op) {
-    case operation::list:
-        return "list";
-    case operation::start:
-        return "start";
-    case operation::mixed:
-        return "mixed";
+    case operation::list: return "list";
+    case operation::start: return "start";
+    case operation::mixed: return "mixed";
     }
     return "?";
 }
@@ -405,7 +408,8 @@ int main(int argc, char** argv)
     const std::uint64_t succeeded = st.succeeded.load();
     const std::uint64_t failed = st.failed.load();
     if (issued != succeeded + failed) {
-        std::cerr << "plexbutler-bench: internal error: issued " << issued << " != succeeded " << succeeded << " + failed " << failed << "\n";
+        std::cerr << "plexbutler-bench: internal error: issued " << issued << " != succeeded " << succeeded
+                  << " + failed " << failed << "\n";
         return 1;
     }
 
@@ -418,22 +422,24 @@ int main(int argc, char** argv)
     const double list_share = static_cast<double>(st.list_calls.load()) * per_issued;
     const auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
 
-    std::printf("{\"client\":\"plexbutler\",\"version\":\"%s\",\"op\":\"%s\",\"refresh\":%s,\"concurrency\":%zu,\"connections\":%zu,"
+    std::printf("{\"client\":\"plexbutler\",\"version\":\"%s\",\"op\":\"%s\",\"refresh\":%s,\"concurrency\":%zu,"
+                "\"connections\":%zu,"
                 "\"threads\":%u,\"duration_s\":%.3f,\"requests\":%llu,\"errors\":%llu,\"issued\":%llu,"
                 "\"succeeded\":%llu,\"failed\":%llu,\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
                 "\"max_ms\":%.3f,\"cpu_us_per_request\":%.1f,\"peak_rss_mb\":%.1f,\"allocs_per_request\":%.1f,"
                 "\"decode_allocs_per_list\":%.1f,\"allocs_per_request_excl_decode\":%.1f}\n",
-                plexbutler::version_string, std::string(op_name(cfg.op)).c_str(), cfg.refresh ? "true" : "false", cfg.concurrency, cfg.connections,
-                cfg.threads, win.elapsed_s, static_cast<unsigned long long>(succeeded),
-                static_cast<unsigned long long>(failed), static_cast<unsigned long long>(issued),
+                plexbutler::version_string, std::string(op_name(cfg.op)).c_str(), cfg.refresh ? "true" : "false",
+                cfg.concurrency, cfg.connections, cfg.threads, win.elapsed_s,
                 static_cast<unsigned long long>(succeeded), static_cast<unsigned long long>(failed),
-                win.elapsed_s > 0 ? requests / win.elapsed_s : 0.0, ms(st.histogram.percentile(50)),
-                ms(st.histogram.percentile(90)), ms(st.histogram.percentile(99)), ms(st.histogram.max()),
-                static_cast<double>(win.cpu_us) * per_issued, peak_rss_mib(), allocs_per_request, decode_allocs,
-                allocs_per_request - decode_allocs * list_share);
+                static_cast<unsigned long long>(issued), static_cast<unsigned long long>(succeeded),
+                static_cast<unsigned long long>(failed), win.elapsed_s > 0 ? requests / win.elapsed_s : 0.0,
+                ms(st.histogram.percentile(50)), ms(st.histogram.percentile(90)), ms(st.histogram.percentile(99)),
+                ms(st.histogram.max()), static_cast<double>(win.cpu_us) * per_issued, peak_rss_mib(),
+                allocs_per_request, decode_allocs, allocs_per_request - decode_allocs * list_share);
     std::fflush(stdout);
 
     if (failed != 0)
-        std::cerr << "plexbutler-bench: " << failed << " of " << issued << " operations failed; first: " << st.first_error << "\n";
+        std::cerr << "plexbutler-bench: " << failed << " of " << issued
+                  << " operations failed; first: " << st.first_error << "\n";
     return succeeded == 0 ? 1 : 0;
 }

@@ -3,9 +3,9 @@
 
 #include "alloc_counter.hpp"
 
+#include "http/request.hpp"
 #include "sansio/classify.hpp"
 #include "sansio/pool_state.hpp"
-#include "http/request.hpp"
 
 #include <plexbutler/options.hpp>
 
@@ -69,7 +69,8 @@ BENCHMARK(BM_request_render_start_task);
 // One checkout of an idle connection and its return, the pool's hot path under load.
 void BM_pool_checkout_release_idle(benchmark::State& state)
 {
-    plexbutler::detail::pool_state pool(static_cast<std::size_t>(state.range(0)), 65536, std::chrono::milliseconds(30000));
+    plexbutler::detail::pool_state pool(static_cast<std::size_t>(state.range(0)), 65536,
+                                        std::chrono::milliseconds(30000));
     const auto now = plexbutler::detail::pool_clock::now();
     // Warm the pool: every slot connected and idle.
     for (std::size_t i = 0; i < pool.capacity(); ++i) {

@@ -216,7 +216,9 @@ void plexbutler::bench::register_fixture_benchmarks()
         static std::vector<std::string> names; // RegisterBenchmark keeps the pointer
         names.push_back(name);
         const char* n = names.back().c_str();
-        benchmark::RegisterBenchmark(("BM_fixture_json_parse/" + name).c_str(), [n](benchmark::State& s) { BM_fixture(s, n, false); });
-        benchmark::RegisterBenchmark(("BM_fixture_parse_task_list/" + name).c_str(), [n](benchmark::State& s) { BM_fixture(s, n, true); });
+        benchmark::RegisterBenchmark(("BM_fixture_json_parse/" + name).c_str(),
+                                     [n](benchmark::State& s) { BM_fixture(s, n, false); });
+        benchmark::RegisterBenchmark(("BM_fixture_parse_task_list/" + name).c_str(),
+                                     [n](benchmark::State& s) { BM_fixture(s, n, true); });
     }
 }

@@ -138,10 +138,7 @@ public:
     bool on_comment(json::string_view, error_code&) { return true; }
 
 private:
-    bool envelope_ok() const
-    {
-        return key_[1] == "ButlerTasks" || key_[1] == "MediaContainer";
-    }
+    bool envelope_ok() const { return key_[1] == "ButlerTasks" || key_[1] == "MediaContainer"; }
     bool in_task() const { return in_array_ && depth_ == 4; }
     plexbutler::butler_task& task() { return list.tasks.back(); }
     bool is_string_field() const { return key_[4] == "name" || key_[4] == "title" || key_[4] == "description"; }

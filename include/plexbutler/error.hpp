@@ -9,8 +9,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -21,39 +21,36 @@ namespace plexbutler {
 /// Values are stable; zero is never used (a default-constructed
 /// `boost::system::error_code` means success).
 enum class error {
-    connect_failed = 1,             ///< Name resolution or TCP connect failed.
-    tls_handshake_failed,           ///< The TLS handshake failed for a reason other than verification.
-    certificate_verification_failed,///< The server certificate or its host name did not verify.
-    timeout,                        ///< The connect timeout or the per-request deadline expired.
-    connection_closed,              ///< The server closed or reset the connection before a complete response.
-    malformed_http,                 ///< The response is not valid HTTP/1.x (status line, headers, chunking).
-    header_too_large,               ///< The response header exceeded `client_options::max_header_bytes`.
-    body_too_large,                 ///< The response body exceeded `client_options::max_body_bytes`.
-    unsupported_content_encoding,   ///< The response used a `Content-Encoding` the client did not ask for.
-    unexpected_content_type,        ///< The response body is not of a content type the operation accepts.
-    json_decode_failed,             ///< The body is not valid JSON, exceeds the JSON limits, or has the wrong shape.
-    invalid_task_name,              ///< A task name is not one safe URL path segment.
-    invalid_header_value,           ///< A token or header value contains CR, LF or NUL.
-    invalid_server_url,             ///< The configured server address cannot be used.
-    unauthorized,                   ///< HTTP 401 (or 403): the token is missing, wrong or lacks rights.
-    not_found,                      ///< HTTP 404 where it is not a normal outcome (unknown task on start, wrong path).
-    bad_request,                    ///< HTTP 400.
-    server_error,                   ///< HTTP 5xx.
-    unexpected_status,              ///< Any other status the operation does not document.
-    redirect_not_followed,          ///< HTTP 3xx: redirects are never followed.
-    cancelled,                      ///< The operation was cancelled (cancellation slot or client shutdown).
-    too_many_waiters,               ///< The pool's wait queue is full.
-    client_shut_down,               ///< The client was shut down before the operation started.
+    connect_failed = 1,              ///< Name resolution or TCP connect failed.
+    tls_handshake_failed,            ///< The TLS handshake failed for a reason other than verification.
+    certificate_verification_failed, ///< The server certificate or its host name did not verify.
+    timeout,                         ///< The connect timeout or the per-request deadline expired.
+    connection_closed,               ///< The server closed or reset the connection before a complete response.
+    malformed_http,                  ///< The response is not valid HTTP/1.x (status line, headers, chunking).
+    header_too_large,                ///< The response header exceeded `client_options::max_header_bytes`.
+    body_too_large,                  ///< The response body exceeded `client_options::max_body_bytes`.
+    unsupported_content_encoding,    ///< The response used a `Content-Encoding` the client did not ask for.
+    unexpected_content_type,         ///< The response body is not of a content type the operation accepts.
+    json_decode_failed,              ///< The body is not valid JSON, exceeds the JSON limits, or has the wrong shape.
+    invalid_task_name,               ///< A task name is not one safe URL path segment.
+    invalid_header_value,            ///< A token or header value contains CR, LF or NUL.
+    invalid_server_url,              ///< The configured server address cannot be used.
+    unauthorized,                    ///< HTTP 401 (or 403): the token is missing, wrong or lacks rights.
+    not_found,                       ///< HTTP 404 where it is not a normal outcome (unknown task on start, wrong path).
+    bad_request,                     ///< HTTP 400.
+    server_error,                    ///< HTTP 5xx.
+    unexpected_status,               ///< Any other status the operation does not document.
+    redirect_not_followed,           ///< HTTP 3xx: redirects are never followed.
+    cancelled,                       ///< The operation was cancelled (cancellation slot or client shutdown).
+    too_many_waiters,                ///< The pool's wait queue is full.
+    client_shut_down,                ///< The client was shut down before the operation started.
 };
 
 /// @brief The `boost::system` category of plexbutler errors (name `"plexbutler"`).
 const boost::system::error_category& butler_category() noexcept;
 
 /// @brief Makes an `error_code` from a plexbutler error (found by ADL).
-inline boost::system::error_code make_error_code(error e) noexcept
-{
-    return {static_cast<int>(e), butler_category()};
-}
+inline boost::system::error_code make_error_code(error e) noexcept { return {static_cast<int>(e), butler_category()}; }
 
 /// @brief One entry of a Plex error body: `{"errors":[{"code":1001,"message":"...","status":401}]}`.
 struct plex_error {
@@ -143,7 +140,8 @@ std::string redact(std::string text, std::string_view secret);
 namespace boost::system {
 /// @brief Lets `plexbutler::error` convert implicitly to `error_code`.
 template <>
-struct is_error_code_enum<plexbutler::error> : std::true_type {};
+struct is_error_code_enum<plexbutler::error> : std::true_type {
+};
 } // namespace boost::system
 
 #endif

@@ -97,7 +97,8 @@ boost::system::result<void, failure> parse_task_list_into(std::string_view body,
                                                           const json_limits& limits = {});
 
 /// @brief Parses and decodes a Plex error body (`{"errors":[...]}`) with limits.
-boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body, const json_limits& limits = {});
+boost::system::result<plex_error_list, failure> parse_plex_errors(std::string_view body,
+                                                                  const json_limits& limits = {});
 
 /// @brief `value_to<butler_task>`; throws `butler_error(error::json_decode_failed)` naming the field.
 butler_task tag_invoke(boost::json::value_to_tag<butler_task>, const boost::json::value& v);

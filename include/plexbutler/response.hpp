@@ -14,10 +14,10 @@ namespace plexbutler {
 
 /// @brief The raw head of an HTTP response: status line and header fields as received.
 struct raw_response {
-    unsigned version = 11;   ///< HTTP version, 10 or 11.
-    unsigned status = 0;     ///< Status code.
-    std::string reason;      ///< Reason phrase.
-    std::string fields;      ///< Header fields, one `Name: value\r\n` line each, in received order.
+    unsigned version = 11; ///< HTTP version, 10 or 11.
+    unsigned status = 0;   ///< Status code.
+    std::string reason;    ///< Reason phrase.
+    std::string fields;    ///< Header fields, one `Name: value\r\n` line each, in received order.
 
     /// @brief The status line, e.g. `HTTP/1.1 200 OK`.
     std::string status_line() const;

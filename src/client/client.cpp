@@ -161,8 +161,7 @@ asio::awaitable<task_response> client::start_task(std::string_view name, call_op
     auto impl = impl_;
     if (!task_name::is_valid(name))
         throw butler_error(task_name::parse(name).error());
-    co_return value_or_throw(
-        co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts)));
+    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts)));
 }
 
 asio::awaitable<task_response> client::stop_task(const task_name& name, call_options opts)
@@ -177,8 +176,7 @@ asio::awaitable<task_response> client::stop_task(std::string_view name, call_opt
     auto impl = impl_;
     if (!task_name::is_valid(name))
         throw butler_error(task_name::parse(name).error());
-    co_return value_or_throw(
-        co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts)));
+    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts)));
 }
 
 pool_stats client::stats() const { return impl_->stats(); }

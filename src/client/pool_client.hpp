@@ -188,7 +188,8 @@ private:
             switch (a.step) {
             case attempt_step::checkout: {
                 if (a.note == attempt_note::unsolicited_bytes)
-                    log(log_level::debug, "idle connection to " + ep_.server + " received unsolicited bytes; discarded");
+                    log(log_level::debug,
+                        "idle connection to " + ep_.server + " received unsolicited bytes; discarded");
                 else if (a.note == attempt_note::stale_connection)
                     log(log_level::debug, "reused connection to " + ep_.server + " was closed; retrying on a new one");
                 l = lease{};
@@ -268,13 +269,15 @@ private:
                 else
                     c.stream.expires_never();
                 exchange_outcome x;
-                co_await asio::async_write(c.stream, asio::buffer(*bytes), asio::redirect_error(asio::use_awaitable, x.ec));
+                co_await asio::async_write(c.stream, asio::buffer(*bytes),
+                                           asio::redirect_error(asio::use_awaitable, x.ec));
                 if (!x.ec) {
                     c.sink.clear();
                     c.parser.emplace(c.sink, opts_.max_body_bytes);
                     c.parser->header_limit(
                         static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
-                    co_await http::async_read(c.stream, c.buffer, *c.parser, asio::redirect_error(asio::use_awaitable, x.ec));
+                    co_await http::async_read(c.stream, c.buffer, *c.parser,
+                                              asio::redirect_error(asio::use_awaitable, x.ec));
                 }
                 bool cancelled = false;
                 if (x.ec) {
@@ -297,8 +300,9 @@ private:
                 const connection_type& c = *conns_[l.slot];
                 if (opts_.logger)
                     log(log_level::debug, "<- HTTP/" + std::to_string(c.sink.version / 10) + "." +
-                                              std::to_string(c.sink.version % 10) + " " + std::to_string(c.sink.status) +
-                                              " " + printable(c.sink.reason) + " (" + req_.request_line(op, name) + ")");
+                                              std::to_string(c.sink.version % 10) + " " +
+                                              std::to_string(c.sink.status) + " " + printable(c.sink.reason) + " (" +
+                                              req_.request_line(op, name) + ")");
                 out = interpret<Content>(ctx, op, name, c.sink, reuse);
                 std::optional<std::chrono::seconds> retry_after;
                 if (!c.sink.retry_after.empty())
@@ -329,7 +333,9 @@ private:
                 case attempt_end::backoff_cancelled:
                     out = ctx.fail(error::cancelled, op, name, "cancelled during retry backoff");
                     break;
-                case attempt_end::shut_down: out = ctx.fail(error::client_shut_down, op, name, "client shut down"); break;
+                case attempt_end::shut_down:
+                    out = ctx.fail(error::client_shut_down, op, name, "client shut down");
+                    break;
                 }
                 co_return std::move(*out);
             }

@@ -5,7 +5,8 @@ namespace plexbutler::emulator {
 namespace {
 
 butler_task make(std::string_view name, double interval, bool randomized, bool enabled, const char* title,
-                 const char* description) {
+                 const char* description)
+{
     butler_task t;
     t.name = std::string{name};
     t.interval = interval;
@@ -18,7 +19,8 @@ butler_task make(std::string_view name, double interval, bool randomized, bool e
 
 } // namespace
 
-std::vector<butler_task> default_catalogue() {
+std::vector<butler_task> default_catalogue()
+{
     namespace n = plexbutler::tasks;
     // Every documented name, so any client call with a documented name finds its task.
     // Two tasks are disabled, as on a typical server (no Gracenote, no automatic updates).
@@ -49,8 +51,7 @@ std::vector<butler_task> default_catalogue() {
              "Delete stored blobs (artwork, subtitles) that are no longer referenced"),
         make(n::garbage_collect_library_media, 7, false, true, "Garbage Collect Library Media",
              "Remove media items whose files have been deleted from disk for a while"),
-        make(n::generate_auto_tags, 1, true, true, "Generate Auto Tags",
-             "Tag photos automatically by what they show"),
+        make(n::generate_auto_tags, 1, true, true, "Generate Auto Tags", "Tag photos automatically by what they show"),
         make(n::generate_blur_hashes, 1, true, true, "Generate Blur Hashes",
              "Compute compact blurred placeholders for posters and artwork"),
         make(n::generate_chapter_thumbs, 1, true, true, "Generate Chapter Thumbnails",

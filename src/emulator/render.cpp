@@ -14,7 +14,8 @@
 namespace plexbutler::emulator::detail {
 namespace {
 
-void append_xml_attribute(std::string& out, std::string_view name, std::string_view value) {
+void append_xml_attribute(std::string& out, std::string_view name, std::string_view value)
+{
     out += ' ';
     out += name;
     out += "=\"";
@@ -34,16 +35,20 @@ void append_xml_attribute(std::string& out, std::string_view name, std::string_v
     out += '"';
 }
 
-std::int64_t epoch_ms(std::chrono::system_clock::time_point t) {
+std::int64_t epoch_ms(std::chrono::system_clock::time_point t)
+{
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-boost::json::value opt_ms(const std::optional<std::chrono::system_clock::time_point>& t) {
-    if (!t) return nullptr;
+boost::json::value opt_ms(const std::optional<std::chrono::system_clock::time_point>& t)
+{
+    if (!t)
+        return nullptr;
     return epoch_ms(*t);
 }
 
-std::string hhmm(unsigned minute) {
+std::string hhmm(unsigned minute)
+{
     char buf[8];
     std::snprintf(buf, sizeof buf, "%02u:%02u", (minute / 60) % 100, minute % 60);
     return buf;
@@ -51,7 +56,8 @@ std::string hhmm(unsigned minute) {
 
 } // namespace
 
-std::string format_interval(double days) {
+std::string format_interval(double days)
+{
     // The library's encoder decides integer, fraction or nothing, so the XML and JSON bodies agree.
     butler_task only_interval;
     only_interval.interval = days;
@@ -68,32 +74,41 @@ std::string format_interval(double days) {
     return std::string(buf, r.ptr);
 }
 
-std::string render_task_list_json(const std::vector<butler_task>& tasks) {
+std::string render_task_list_json(const std::vector<butler_task>& tasks)
+{
     butler_task_list list;
     list.tasks = tasks;
     return boost::json::serialize(boost::json::value_from(list));
 }
 
-std::string render_task_list_xml(const std::vector<butler_task>& tasks) {
+std::string render_task_list_xml(const std::vector<butler_task>& tasks)
+{
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ButlerTasks>";
     for (const auto& t : tasks) {
         out += "<ButlerTask";
-        if (t.name) append_xml_attribute(out, "name", *t.name);
+        if (t.name)
+            append_xml_attribute(out, "name", *t.name);
         if (t.interval) {
             // A non-finite interval is left out, as the JSON encoder's null reads back as absent.
-            if (const auto v = format_interval(*t.interval); !v.empty()) append_xml_attribute(out, "interval", v);
+            if (const auto v = format_interval(*t.interval); !v.empty())
+                append_xml_attribute(out, "interval", v);
         }
-        if (t.schedule_randomized) append_xml_attribute(out, "scheduleRandomized", *t.schedule_randomized ? "1" : "0");
-        if (t.enabled) append_xml_attribute(out, "enabled", *t.enabled ? "1" : "0");
-        if (t.title) append_xml_attribute(out, "title", *t.title);
-        if (t.description) append_xml_attribute(out, "description", *t.description);
+        if (t.schedule_randomized)
+            append_xml_attribute(out, "scheduleRandomized", *t.schedule_randomized ? "1" : "0");
+        if (t.enabled)
+            append_xml_attribute(out, "enabled", *t.enabled ? "1" : "0");
+        if (t.title)
+            append_xml_attribute(out, "title", *t.title);
+        if (t.description)
+            append_xml_attribute(out, "description", *t.description);
         out += "/>";
     }
     out += "</ButlerTasks>\n";
     return out;
 }
 
-std::string_view reason(unsigned status) {
+std::string_view reason(unsigned status)
+{
     switch (status) {
     case 200: return "OK";
     case 202: return "Accepted";
@@ -108,7 +123,8 @@ std::string_view reason(unsigned status) {
     }
 }
 
-std::string plex_error_body(std::int64_t code, std::string_view message, unsigned status) {
+std::string plex_error_body(std::int64_t code, std::string_view message, unsigned status)
+{
     plex_error e;
     e.code = code;
     e.message = std::string(message);
@@ -118,14 +134,16 @@ std::string plex_error_body(std::int64_t code, std::string_view message, unsigne
     return boost::json::serialize(boost::json::value_from(list));
 }
 
-std::string html_page(unsigned status) {
+std::string html_page(unsigned status)
+{
     std::string r{reason(status)};
     return "<html><head><title>" + r + "</title></head><body><h1>" + std::to_string(status) + " " + r +
            "</h1></body></html>";
 }
 
 void render_response(std::string& out, unsigned status, std::string_view content_type, std::string_view body,
-                     bool close, std::string_view extra_headers) {
+                     bool close, std::string_view extra_headers)
+{
     out.clear();
     out += "HTTP/1.1 ";
     out += std::to_string(status);
@@ -145,12 +163,14 @@ void render_response(std::string& out, unsigned status, std::string_view content
     out += body;
 }
 
-canned::canned(unsigned s, std::string_view content_type, std::string_view body, std::string_view extra) : status(s) {
+canned::canned(unsigned s, std::string_view content_type, std::string_view body, std::string_view extra) : status(s)
+{
     render_response(keep_alive, s, content_type, body, false, extra);
     render_response(close, s, content_type, body, true, extra);
 }
 
-std::string render_state(const state_report& state) {
+std::string render_state(const state_report& state)
+{
     boost::json::array tasks;
     for (const auto& t : state.tasks) {
         boost::json::object o;
@@ -176,14 +196,16 @@ std::string render_state(const state_report& state) {
     return boost::json::serialize(root);
 }
 
-std::string log_line(std::string_view method, std::string_view target, unsigned status) {
+std::string log_line(std::string_view method, std::string_view target, unsigned status)
+{
     std::string shown(target);
     // Never log the token: rewrite the query parameter when present.
     if (auto u = boost::urls::parse_origin_form(target); u && u->has_query()) {
         boost::urls::url copy(*u);
         bool had = false;
         for (auto it = copy.params().begin(); it != copy.params().end(); ++it)
-            if ((*it).key == "X-Plex-Token") had = true;
+            if ((*it).key == "X-Plex-Token")
+                had = true;
         if (had) {
             copy.params().set("X-Plex-Token", "REDACTED");
             shown = std::string(copy.buffer());

@@ -29,10 +29,10 @@ namespace plexbutler::emulator::detail {
 /// The parts of a request the emulator looks at.
 struct request_view {
     boost::beast::http::verb method = boost::beast::http::verb::unknown;
-    std::string_view target;              ///< Origin-form target, with its query.
+    std::string_view target;               ///< Origin-form target, with its query.
     std::optional<std::string_view> token; ///< The `X-Plex-Token` header, when sent.
-    std::string_view accept;              ///< The `Accept` header ("" when absent).
-    std::string_view accepts;             ///< The 1.1.1 document's `accepts` header ("" when absent).
+    std::string_view accept;               ///< The `Accept` header ("" when absent).
+    std::string_view accepts;              ///< The 1.1.1 document's `accepts` header ("" when absent).
 };
 
 /// The response to one request: bytes owned by the router (or by the caller's scratch string).
@@ -83,8 +83,7 @@ public:
     const std::string& xml_body() const noexcept { return xml_body_; }
 
 private:
-    answer butler(const request_view& req, std::string_view task, bool is_list, bool must_close,
-                  clock::time_point now);
+    answer butler(const request_view& req, std::string_view task, bool is_list, bool must_close, clock::time_point now);
     bool authorised(const request_view& req, const boost::urls::url_view& u) const;
     bool draw_failure() noexcept;
     void schedule_changed(); // with mutex_ held

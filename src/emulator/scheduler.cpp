@@ -9,7 +9,8 @@
 
 namespace plexbutler::emulator {
 
-std::string_view to_string(task_state s) noexcept {
+std::string_view to_string(task_state s) noexcept
+{
     switch (s) {
     case task_state::idle: return "idle";
     case task_state::scheduled: return "scheduled";
@@ -18,7 +19,8 @@ std::string_view to_string(task_state s) noexcept {
     return "unknown";
 }
 
-std::string_view to_string(start_outcome o) noexcept {
+std::string_view to_string(start_outcome o) noexcept
+{
     switch (o) {
     case start_outcome::started: return "started";
     case start_outcome::scheduled: return "scheduled";
@@ -31,7 +33,8 @@ std::string_view to_string(start_outcome o) noexcept {
     return "unknown";
 }
 
-std::string_view to_string(stop_outcome o) noexcept {
+std::string_view to_string(stop_outcome o) noexcept
+{
     switch (o) {
     case stop_outcome::stopped: return "stopped";
     case stop_outcome::unscheduled: return "unscheduled";
@@ -41,12 +44,14 @@ std::string_view to_string(stop_outcome o) noexcept {
     return "unknown";
 }
 
-scheduler::scheduler(std::vector<butler_task> tasks, options opts) : opts_(std::move(opts)) {
+scheduler::scheduler(std::vector<butler_task> tasks, options opts) : opts_(std::move(opts))
+{
     if (opts_.window.start_minute >= 24 * 60 || opts_.window.end_minute >= 24 * 60)
         throw std::invalid_argument("maintenance window minutes must be below 1440 (24:00)");
     if (opts_.task_duration <= std::chrono::milliseconds::zero())
         throw std::invalid_argument("task duration must be positive");
-    if (!opts_.utc_offset) opts_.utc_offset = [](time_point) { return std::chrono::seconds{0}; };
+    if (!opts_.utc_offset)
+        opts_.utc_offset = [](time_point) { return std::chrono::seconds{0}; };
     if (!opts_.random) {
         // Deterministic default: the server always injects its own seeded source.
         auto engine = std::make_shared<std::mt19937_64>(0x5eed);
@@ -54,8 +59,10 @@ scheduler::scheduler(std::vector<butler_task> tasks, options opts) : opts_(std::
     }
     tasks_.reserve(tasks.size());
     for (auto& t : tasks) {
-        if (!t.name || t.name->empty()) throw std::invalid_argument("every task in the catalogue needs a name");
-        if (find(*t.name) != nullptr) throw std::invalid_argument("duplicate task name in the catalogue: " + *t.name);
+        if (!t.name || t.name->empty())
+            throw std::invalid_argument("every task in the catalogue needs a name");
+        if (find(*t.name) != nullptr)
+            throw std::invalid_argument("duplicate task name in the catalogue: " + *t.name);
         task_status s;
         s.name = std::move(*t.name);
         s.enabled = t.enabled.value_or(true);
@@ -65,47 +72,58 @@ scheduler::scheduler(std::vector<butler_task> tasks, options opts) : opts_(std::
     }
 }
 
-task_status* scheduler::find(std::string_view name) noexcept {
+task_status* scheduler::find(std::string_view name) noexcept
+{
     auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const task_status& t) { return t.name == name; });
     return it == tasks_.end() ? nullptr : &*it;
 }
 
-long long scheduler::local_day(time_point t) const {
+long long scheduler::local_day(time_point t) const
+{
     const auto local = t + opts_.utc_offset(t);
     return std::chrono::floor<std::chrono::days>(local).time_since_epoch().count();
 }
 
-unsigned scheduler::local_minute(time_point t) const {
+unsigned scheduler::local_minute(time_point t) const
+{
     const auto local = t + opts_.utc_offset(t);
     const auto since_midnight = local - std::chrono::floor<std::chrono::days>(local);
     return static_cast<unsigned>(std::chrono::duration_cast<std::chrono::minutes>(since_midnight).count());
 }
 
-bool scheduler::in_window(time_point now) const {
+bool scheduler::in_window(time_point now) const
+{
     const unsigned start = opts_.window.start_minute;
     const unsigned end = opts_.window.end_minute;
     const unsigned m = local_minute(now);
-    if (start == end) return false;
-    if (start < end) return m >= start && m < end;
+    if (start == end)
+        return false;
+    if (start < end)
+        return m >= start && m < end;
     return m >= start || m < end; // wraps past midnight
 }
 
-scheduler::time_point scheduler::window_end_after(time_point now) const {
+scheduler::time_point scheduler::window_end_after(time_point now) const
+{
     const auto local = now + opts_.utc_offset(now);
     const auto since_midnight = local - std::chrono::floor<std::chrono::days>(local);
     auto rest = std::chrono::duration_cast<clock::duration>(std::chrono::minutes{opts_.window.end_minute}) -
                 std::chrono::duration_cast<clock::duration>(since_midnight);
-    if (rest <= clock::duration::zero()) rest += std::chrono::duration_cast<clock::duration>(std::chrono::hours{24});
+    if (rest <= clock::duration::zero())
+        rest += std::chrono::duration_cast<clock::duration>(std::chrono::hours{24});
     return now + rest;
 }
 
-bool scheduler::is_due(const task_status& t, time_point now) const {
-    if (!t.last_run) return true;
+bool scheduler::is_due(const task_status& t, time_point now) const
+{
+    if (!t.last_run)
+        return true;
     const auto days = static_cast<double>(local_day(now) - local_day(*t.last_run));
     return days >= t.interval_days;
 }
 
-start_outcome scheduler::start_one(task_status& t, time_point now) {
+start_outcome scheduler::start_one(task_status& t, time_point now)
+{
     start_outcome out;
     if (t.state == task_state::running) {
         out = start_outcome::already_running;
@@ -121,7 +139,8 @@ start_outcome scheduler::start_one(task_status& t, time_point now) {
         double r = opts_.random();
         r = std::clamp(r, 0.0, 1.0);
         auto offset = clock::duration{static_cast<clock::rep>(std::floor(r * static_cast<double>(rest.count())))};
-        if (offset >= rest) offset = rest - clock::duration{1};
+        if (offset >= rest)
+            offset = rest - clock::duration{1};
         t.state = task_state::scheduled;
         t.due = now + offset;
         out = start_outcome::scheduled;
@@ -137,14 +156,17 @@ start_outcome scheduler::start_one(task_status& t, time_point now) {
     return out;
 }
 
-start_outcome scheduler::start(std::string_view name, time_point now) {
+start_outcome scheduler::start(std::string_view name, time_point now)
+{
     advance(now);
     task_status* t = find(name);
-    if (t == nullptr) return start_outcome::unknown_task;
+    if (t == nullptr)
+        return start_outcome::unknown_task;
     return start_one(*t, now);
 }
 
-start_all_result scheduler::start_all(time_point now) {
+start_all_result scheduler::start_all(time_point now)
+{
     advance(now);
     start_all_result r;
     for (auto& t : tasks_) {
@@ -157,10 +179,12 @@ start_all_result scheduler::start_all(time_point now) {
     return r;
 }
 
-stop_outcome scheduler::stop(std::string_view name, time_point now) {
+stop_outcome scheduler::stop(std::string_view name, time_point now)
+{
     advance(now);
     task_status* t = find(name);
-    if (t == nullptr) return stop_outcome::unknown_task;
+    if (t == nullptr)
+        return stop_outcome::unknown_task;
     switch (t->state) {
     case task_state::running:
         t->state = task_state::idle;
@@ -176,11 +200,13 @@ stop_outcome scheduler::stop(std::string_view name, time_point now) {
     return stop_outcome::not_running;
 }
 
-std::size_t scheduler::stop_all(time_point now) {
+std::size_t scheduler::stop_all(time_point now)
+{
     advance(now);
     std::size_t n = 0;
     for (auto& t : tasks_) {
-        if (t.state == task_state::idle) continue;
+        if (t.state == task_state::idle)
+            continue;
         ++n;
         t.state = task_state::idle;
         t.due.reset();
@@ -190,7 +216,8 @@ std::size_t scheduler::stop_all(time_point now) {
     return n;
 }
 
-void scheduler::advance(time_point now) {
+void scheduler::advance(time_point now)
+{
     for (auto& t : tasks_) {
         if (t.state == task_state::scheduled && t.due && *t.due <= now) {
             // Starts at its due time, not at `now`, so late advancing does not stretch runs.
@@ -209,29 +236,37 @@ void scheduler::advance(time_point now) {
     }
 }
 
-std::optional<scheduler::time_point> scheduler::next_event() const {
+std::optional<scheduler::time_point> scheduler::next_event() const
+{
     std::optional<time_point> next;
     for (const auto& t : tasks_) {
         std::optional<time_point> e;
-        if (t.state == task_state::scheduled) e = t.due;
-        else if (t.state == task_state::running) e = t.finishes_at;
-        if (e && (!next || *e < *next)) next = e;
+        if (t.state == task_state::scheduled)
+            e = t.due;
+        else if (t.state == task_state::running)
+            e = t.finishes_at;
+        if (e && (!next || *e < *next))
+            next = e;
     }
     return next;
 }
 
-bool scheduler::set_last_run(std::string_view name, time_point when) {
+bool scheduler::set_last_run(std::string_view name, time_point when)
+{
     task_status* t = find(name);
-    if (t == nullptr) return false;
+    if (t == nullptr)
+        return false;
     t->last_run = when;
     return true;
 }
 
 std::vector<task_status> scheduler::snapshot() const { return tasks_; }
 
-std::optional<task_status> scheduler::status(std::string_view name) const {
+std::optional<task_status> scheduler::status(std::string_view name) const
+{
     auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const task_status& t) { return t.name == name; });
-    if (it == tasks_.end()) return std::nullopt;
+    if (it == tasks_.end())
+        return std::nullopt;
     return *it;
 }
 

@@ -2,9 +2,9 @@
 #include <plexbutler/emulator/server.hpp>
 #include <plexbutler/emulator/tls.hpp>
 
-#include "emulator/splitmix.hpp"
 #include "emulator/router.hpp"
 #include "emulator/session.hpp"
+#include "emulator/splitmix.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,21 +32,28 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-std::chrono::seconds system_utc_offset(std::chrono::system_clock::time_point t) {
+std::chrono::seconds system_utc_offset(std::chrono::system_clock::time_point t)
+{
     const std::time_t tt = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
-    if (localtime_r(&tt, &tm) == nullptr) return std::chrono::seconds{0};
+    if (localtime_r(&tt, &tm) == nullptr)
+        return std::chrono::seconds{0};
     return std::chrono::seconds{tm.tm_gmtoff};
 }
 
 /// Throws std::invalid_argument on options that cannot work; returns them unchanged.
-server_options validated(server_options o) {
-    if (o.threads == 0) throw std::invalid_argument("server_options.threads must be at least 1");
+server_options validated(server_options o)
+{
+    if (o.threads == 0)
+        throw std::invalid_argument("server_options.threads must be at least 1");
     if (!(o.fail_rate >= 0.0 && o.fail_rate <= 1.0))
         throw std::invalid_argument("server_options.fail_rate must be within [0, 1]");
-    if (o.latency.count() < 0) throw std::invalid_argument("server_options.latency must not be negative");
-    if (o.request_timeout.count() <= 0) throw std::invalid_argument("server_options.request_timeout must be positive");
-    if (o.token && o.token->empty()) throw std::invalid_argument("server_options.token must not be empty when set");
+    if (o.latency.count() < 0)
+        throw std::invalid_argument("server_options.latency must not be negative");
+    if (o.request_timeout.count() <= 0)
+        throw std::invalid_argument("server_options.request_timeout must be positive");
+    if (o.token && o.token->empty())
+        throw std::invalid_argument("server_options.token must not be empty when set");
     // Checked before any certificate is made or file read.
     const bool files = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
     if (files && !o.tls_self_signed_name.empty())
@@ -56,12 +63,14 @@ server_options validated(server_options o) {
     return o;
 }
 
-std::uint64_t effective_seed(const server_options& o) {
+std::uint64_t effective_seed(const server_options& o)
+{
     return o.seed != 0 ? o.seed : std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32);
 }
 
 /// The scheduler over the configured catalogue, its local time and random source.
-scheduler make_scheduler(const server_options& o, const std::vector<butler_task>& tasks, std::uint64_t seed) {
+scheduler make_scheduler(const server_options& o, const std::vector<butler_task>& tasks, std::uint64_t seed)
+{
     scheduler::options so;
     so.window = o.window;
     so.task_duration = o.task_duration;
@@ -76,7 +85,8 @@ scheduler make_scheduler(const server_options& o, const std::vector<butler_task>
     return scheduler(tasks, std::move(so));
 }
 
-detail::router make_router(const server_options& o, std::uint64_t seed) {
+detail::router make_router(const server_options& o, std::uint64_t seed)
+{
     const std::vector<butler_task> tasks = o.tasks ? *o.tasks : default_catalogue();
     detail::router::options ro;
     ro.token = o.token;
@@ -87,7 +97,8 @@ detail::router make_router(const server_options& o, std::uint64_t seed) {
 }
 
 /// The TLS context the options ask for, or nullopt for plain HTTP (options already validated).
-std::optional<ssl::context> make_tls_context(const server_options& o) {
+std::optional<ssl::context> make_tls_context(const server_options& o)
+{
     std::optional<ssl::context> ctx;
     if (!o.tls_cert_file.empty()) {
         ctx.emplace(ssl::context::tls_server);
@@ -107,7 +118,8 @@ std::optional<ssl::context> make_tls_context(const server_options& o) {
             std::ofstream f(o.tls_write_ca_file, std::ios::binary | std::ios::trunc);
             f << pair.cert_pem;
             f.close();
-            if (!f) throw std::runtime_error("cannot write the CA file " + o.tls_write_ca_file);
+            if (!f)
+                throw std::runtime_error("cannot write the CA file " + o.tls_write_ca_file);
         }
     }
     if (ctx) {
@@ -117,7 +129,8 @@ std::optional<ssl::context> make_tls_context(const server_options& o) {
     return ctx;
 }
 
-detail::session_settings session_settings_of(const server_options& o) {
+detail::session_settings session_settings_of(const server_options& o)
+{
     detail::session_settings s;
     s.request_timeout = o.request_timeout;
     s.latency = o.latency;
@@ -159,10 +172,12 @@ struct server::impl {
 };
 
 server::impl::impl(server_options o)
-    : opts_(validated(std::move(o))), router_(make_router(opts_, effective_seed(opts_))),
-      host_{router_, sessions_, stopping_, session_settings_of(opts_)}, ssl_(make_tls_context(opts_)),
-      ioc_(static_cast<int>(opts_.threads)), accept_strand_(ioc_.get_executor()), acceptor_(accept_strand_),
-      tick_(ioc_) {
+    : opts_(validated(std::move(o))),
+      router_(make_router(opts_, effective_seed(opts_))), host_{router_, sessions_, stopping_,
+                                                                session_settings_of(opts_)},
+      ssl_(make_tls_context(opts_)), ioc_(static_cast<int>(opts_.threads)), accept_strand_(ioc_.get_executor()),
+      acceptor_(accept_strand_), tick_(ioc_)
+{
     wire_scheduler();
     bind();
     start_accept();
@@ -170,7 +185,8 @@ server::impl::impl(server_options o)
 }
 
 /// Keeps `tick_` set for the scheduler's next event, so due tasks start and runs finish on time.
-void server::impl::wire_scheduler() {
+void server::impl::wire_scheduler()
+{
     // The router calls the hook with its lock held, which also serialises the uses of `tick_`.
     router_.set_schedule_hook([this](std::optional<std::chrono::system_clock::time_point> next) {
         if (!next) {
@@ -179,24 +195,32 @@ void server::impl::wire_scheduler() {
         }
         tick_.expires_at(*next);
         tick_.async_wait([this](error_code ec) {
-            if (ec) return;
+            if (ec)
+                return;
             router_.advance(std::chrono::system_clock::now());
         });
     });
 }
 
-void server::impl::bind() {
+void server::impl::bind()
+{
     std::string host = opts_.listen_host;
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    if (host == "localhost") host = "127.0.0.1";
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    if (host == "localhost")
+        host = "127.0.0.1";
     error_code ec;
     const auto address = asio::ip::make_address(host, ec);
-    if (ec) throw std::invalid_argument("listen address is not an IP literal: " + opts_.listen_host);
+    if (ec)
+        throw std::invalid_argument("listen address is not an IP literal: " + opts_.listen_host);
     const tcp::endpoint ep{address, opts_.port};
     acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor_.bind(ep, ec);
+    if (!ec)
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
         throw std::runtime_error("cannot listen on " + opts_.listen_host + ":" + std::to_string(opts_.port) + ": " +
                                  ec.message());
@@ -205,12 +229,15 @@ void server::impl::bind() {
     url_ = std::string(ssl_ ? "https://" : "http://") + shown + ":" + std::to_string(port_);
 }
 
-void server::impl::start_threads() {
+void server::impl::start_threads()
+{
     threads_.reserve(opts_.threads);
-    for (unsigned i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (unsigned i = 0; i < opts_.threads; ++i)
+        threads_.emplace_back([this] { ioc_.run(); });
 }
 
-void server::impl::start_accept() {
+void server::impl::start_accept()
+{
     // One thread: no strand anywhere; several: each connection serialises on its own strand.
     auto exec = opts_.threads == 1 ? asio::any_io_executor(ioc_.get_executor())
                                    : asio::any_io_executor(asio::make_strand(ioc_));
@@ -219,8 +246,10 @@ void server::impl::start_accept() {
                            }));
 }
 
-void server::impl::on_accept(error_code ec, tcp::socket socket) {
-    if (stopping_) return;
+void server::impl::on_accept(error_code ec, tcp::socket socket)
+{
+    if (stopping_)
+        return;
     if (!ec) {
         detail::start_session(host_, std::move(socket), ssl_ ? &*ssl_ : nullptr);
     } else if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
@@ -229,9 +258,11 @@ void server::impl::on_accept(error_code ec, tcp::socket socket) {
     start_accept();
 }
 
-void server::impl::stop() {
+void server::impl::stop()
+{
     std::lock_guard stop_lock(stop_mutex_);
-    if (stopped_) return;
+    if (stopped_)
+        return;
     stopped_ = true;
     stopping_ = true;
     asio::post(accept_strand_, [this] {
@@ -248,7 +279,8 @@ void server::impl::stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds{1});
     ioc_.stop();
     for (auto& t : threads_)
-        if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+        if (t.joinable() && t.get_id() != std::this_thread::get_id())
+            t.join();
     threads_.clear();
 }
 

@@ -38,11 +38,13 @@ constexpr std::chrono::seconds linger_time{2};
 /// no per-request allocation once the strings have grown.
 class request_reader final : public http::basic_parser<true> {
 public:
-    request_reader() {
+    request_reader()
+    {
         header_limit(max_header_bytes);
         body_limit(max_body_bytes);
     }
-    void reset_fields() {
+    void reset_fields()
+    {
         method_ = http::verb::unknown;
         method_str_.clear();
         target_.clear();
@@ -52,11 +54,13 @@ public:
         accepts_.clear();
     }
     const std::string& method_string() const noexcept { return method_str_; }
-    request_view view() const noexcept {
+    request_view view() const noexcept
+    {
         request_view v;
         v.method = method_;
         v.target = target_;
-        if (has_token_) v.token = token_;
+        if (has_token_)
+            v.token = token_;
         v.accept = accept_;
         v.accepts = accepts_;
         return v;
@@ -64,13 +68,15 @@ public:
 
 private:
     void on_request_impl(http::verb method, beast::string_view method_str, beast::string_view target, int,
-                         error_code&) override {
+                         error_code&) override
+    {
         method_ = method;
         method_str_.assign(method_str.data(), method_str.size());
         target_.assign(target.data(), target.size());
     }
     void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = http::error::bad_method; }
-    void on_field_impl(http::field f, beast::string_view name, beast::string_view value, error_code&) override {
+    void on_field_impl(http::field f, beast::string_view name, beast::string_view value, error_code&) override
+    {
         if (f == http::field::accept) {
             accept_.assign(value.data(), value.size());
         } else if (f == http::field::unknown) {
@@ -87,9 +93,7 @@ private:
     void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
     std::size_t on_body_impl(beast::string_view body, error_code&) override { return body.size(); }
     void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
-        return body.size();
-    }
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override { return body.size(); }
     void on_finish_impl(error_code&) override {}
 
     http::verb method_ = http::verb::unknown;
@@ -109,22 +113,24 @@ public:
     template <class... Args>
     session(session_host& host, tcp::socket socket, Args&... args)
         : host_(host), stream_(std::move(socket), args...), deadline_timer_(stream_.get_executor()),
-          latency_timer_(stream_.get_executor()) {
+          latency_timer_(stream_.get_executor())
+    {
         buffer_.reserve(4096);
         out_.reserve(1024);
     }
     ~session() override { host_.sessions.remove(this); }
 
-    void run() {
+    void run()
+    {
         host_.sessions.add(this, this->weak_from_this());
         arm(host_.settings.request_timeout);
         watch();
         if constexpr (is_tls) {
-            stream_.async_handshake(ssl::stream_base::server,
-                                    [self = this->shared_from_this()](error_code ec) {
-                                        if (ec || self->closed_) return self->close();
-                                        self->read();
-                                    });
+            stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+                if (ec || self->closed_)
+                    return self->close();
+                self->read();
+            });
         } else {
             read();
         }
@@ -133,7 +139,8 @@ public:
     /// The executor all of this connection's handlers run on.
     asio::any_io_executor get_executor() { return stream_.get_executor(); }
 
-    void close_from_server() override {
+    void close_from_server() override
+    {
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
     }
 
@@ -144,16 +151,20 @@ private:
     void arm(std::chrono::steady_clock::duration d) { deadline_ = std::chrono::steady_clock::now() + d; }
 
     /// One lazily re-armed timer per connection: progress only moves `deadline_`.
-    void watch() {
+    void watch()
+    {
         deadline_timer_.expires_at(deadline_);
         deadline_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
-            if (ec || self->closed_) return;
-            if (std::chrono::steady_clock::now() >= self->deadline_) return self->close();
+            if (ec || self->closed_)
+                return;
+            if (std::chrono::steady_clock::now() >= self->deadline_)
+                return self->close();
             self->watch();
         });
     }
 
-    void read() {
+    void read()
+    {
         parser_.emplace();
         parser_->reset_fields();
         arm(settings().request_timeout);
@@ -161,20 +172,25 @@ private:
                          [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
 
-    void on_read(error_code ec) {
-        if (closed_) return;
-        if (ec) return on_read_error(ec);
+    void on_read(error_code ec)
+    {
+        if (closed_)
+            return;
+        if (ec)
+            return on_read_error(ec);
         ++responses_;
         const bool must_close = !parser_->keep_alive() || host_.stopping.load(std::memory_order_relaxed) ||
                                 (settings().close_after != 0 && responses_ >= settings().close_after);
         const request_view req = parser_->view();
         const auto a = host_.routes.handle(req, must_close, std::chrono::system_clock::now(), out_);
-        if (!settings().quiet) std::fputs(log_line(parser_->method_string(), req.target, a.status).c_str(), stderr);
+        if (!settings().quiet)
+            std::fputs(log_line(parser_->method_string(), req.target, a.status).c_str(), stderr);
         if (a.latency_applies && settings().latency.count() > 0) {
             arm(settings().latency + settings().request_timeout);
             latency_timer_.expires_after(settings().latency);
             latency_timer_.async_wait([self = this->shared_from_this(), bytes = a.bytes, must_close](error_code e) {
-                if (e || self->closed_) return self->close();
+                if (e || self->closed_)
+                    return self->close();
                 self->write(*bytes, must_close);
             });
             return;
@@ -183,7 +199,8 @@ private:
     }
 
     /// A request Beast could not parse gets a status and a close; a broken connection just closes.
-    void on_read_error(error_code ec) {
+    void on_read_error(error_code ec)
+    {
         static const auto& http_category = http::make_error_code(http::error::bad_target).category();
         if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec.category() != http_category)
             return close();
@@ -198,19 +215,23 @@ private:
         write(*a.bytes, true);
     }
 
-    void write(const std::string& bytes, bool then_close) {
+    void write(const std::string& bytes, bool then_close)
+    {
         arm(settings().request_timeout);
         asio::async_write(stream_, asio::buffer(bytes),
                           [self = this->shared_from_this(), then_close](error_code ec, std::size_t) {
-                              if (ec || self->closed_) return self->close();
-                              if (then_close) return self->graceful_close();
+                              if (ec || self->closed_)
+                                  return self->close();
+                              if (then_close)
+                                  return self->graceful_close();
                               self->read();
                           });
     }
 
     /// Half-close and drain what the peer still sends, so unread input does not turn our
     /// last response into a TCP reset before the peer has read it.
-    void graceful_close() {
+    void graceful_close()
+    {
         arm(linger_time);
         watch(); // the pending watch may be set for a later deadline: replace it
 
@@ -223,15 +244,20 @@ private:
         }
     }
 
-    void drain() {
-        socket().async_read_some(asio::buffer(drain_buf_), [self = this->shared_from_this()](error_code ec, std::size_t) {
-            if (ec || self->closed_) return self->close();
-            self->drain();
-        });
+    void drain()
+    {
+        socket().async_read_some(asio::buffer(drain_buf_),
+                                 [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                     if (ec || self->closed_)
+                                         return self->close();
+                                     self->drain();
+                                 });
     }
 
-    void close() {
-        if (closed_) return;
+    void close()
+    {
+        if (closed_)
+            return;
         closed_ = true;
         error_code ignored;
         socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -254,7 +280,8 @@ private:
 };
 
 template <class Session>
-void run_on_own_executor(std::shared_ptr<Session> s) {
+void run_on_own_executor(std::shared_ptr<Session> s)
+{
     // Start on the connection's own executor (its strand with several threads), not the acceptor's.
     auto ex = s->get_executor();
     asio::dispatch(ex, [s = std::move(s)] { s->run(); });
@@ -262,29 +289,35 @@ void run_on_own_executor(std::shared_ptr<Session> s) {
 
 } // namespace
 
-void session_registry::add(session_base* s, std::weak_ptr<session_base> w) {
+void session_registry::add(session_base* s, std::weak_ptr<session_base> w)
+{
     std::lock_guard lock(mutex_);
     sessions_.emplace(s, std::move(w));
     ++live_;
 }
 
-void session_registry::remove(session_base* s) {
+void session_registry::remove(session_base* s)
+{
     std::lock_guard lock(mutex_);
     sessions_.erase(s);
     --live_;
 }
 
-void session_registry::close_all() {
+void session_registry::close_all()
+{
     std::vector<std::shared_ptr<session_base>> live;
     {
         std::lock_guard lock(mutex_);
         for (auto& [p, w] : sessions_)
-            if (auto s = w.lock()) live.push_back(std::move(s));
+            if (auto s = w.lock())
+                live.push_back(std::move(s));
     }
-    for (auto& s : live) s->close_from_server();
+    for (auto& s : live)
+        s->close_from_server();
 }
 
-void start_session(session_host& host, tcp::socket socket, ssl::context* tls) {
+void start_session(session_host& host, tcp::socket socket, ssl::context* tls)
+{
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls != nullptr)

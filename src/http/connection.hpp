@@ -43,8 +43,8 @@ struct basic_connection {
     boost::beast::flat_buffer buffer;
     std::optional<sink_parser> parser; // Beast parsers are single-use: re-emplaced per request, no heap
     response_sink sink;
-    std::string request;               // rendered start/stop-one requests
-    std::uint64_t served = 0;          // responses read on this connection (> 0: reused)
+    std::string request;      // rendered start/stop-one requests
+    std::uint64_t served = 0; // responses read on this connection (> 0: reused)
 };
 
 } // namespace plexbutler::detail

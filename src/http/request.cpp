@@ -4,8 +4,8 @@
 #include <plexbutler/client.hpp>
 #include <plexbutler/version.hpp>
 
-#include <boost/url/parse.hpp>
 #include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
@@ -19,8 +19,7 @@ namespace {
 std::string lower(std::string_view s)
 {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return ascii_lower(c); });
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) { return ascii_lower(c); });
     return out;
 }
 
@@ -86,8 +85,7 @@ endpoint parse_endpoint(const client_options& opts)
         if (ep.host.empty() || ep.host.find('%') != std::string::npos)
             throw std::invalid_argument("server URL host is not a valid host name");
         break;
-    default:
-        throw std::invalid_argument("server URL has no usable host");
+    default: throw std::invalid_argument("server URL has no usable host");
     }
     const std::uint16_t default_port = ep.https ? 443 : 80;
     if (u.has_port()) {
@@ -135,7 +133,8 @@ request_templates::request_templates(const client_options& opts, const endpoint&
 {
     auto check = [](std::string_view value, const char* what) {
         if (has_forbidden_header_chars(value))
-            throw std::invalid_argument(std::string("client_options.") + what + " contains a control character (CR, LF, NUL, ...)");
+            throw std::invalid_argument(std::string("client_options.") + what +
+                                        " contains a control character (CR, LF, NUL, ...)");
     };
     // The token's value never appears in the message.
     check(opts.token, "token");
@@ -174,10 +173,10 @@ request_templates::request_templates(const client_options& opts, const endpoint&
     add("User-Agent", std::string("plexbutler/") + version_string);
 
     list_ = "GET " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_list) + "\r\n";
-    start_all_ = "POST " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) +
-                 "Content-Length: 0\r\n\r\n";
-    stop_all_ = "DELETE " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) +
-                "Content-Length: 0\r\n\r\n";
+    start_all_ =
+        "POST " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
+    stop_all_ =
+        "DELETE " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
 }
 
 const std::string& request_templates::fixed(operation_kind op) const noexcept

@@ -16,7 +16,7 @@ struct response_sink {
     unsigned version = 0;
     unsigned status = 0;
     std::string reason;
-    std::string fields;           ///< `Name: value\r\n` per field, in received order.
+    std::string fields; ///< `Name: value\r\n` per field, in received order.
     std::string content_type;
     std::string content_encoding;
     std::string location;
@@ -64,7 +64,10 @@ private:
     }
     void on_field_impl(field name, string_view name_string, string_view value, error_code&) override
     {
-        sink_.fields.append(name_string.data(), name_string.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+        sink_.fields.append(name_string.data(), name_string.size())
+            .append(": ")
+            .append(value.data(), value.size())
+            .append("\r\n");
         auto keep_first = [&](std::string& slot) {
             if (slot.empty())
                 slot.assign(value.data(), value.size());

@@ -34,7 +34,8 @@ error_code map_handshake_error(ssl::stream<beast::tcp_stream>& tls, const error_
     if (ec == beast::error::timeout)
         return error::timeout;
     long verify = SSL_get_verify_result(tls.native_handle());
-    if (verify != X509_V_OK || ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    if (verify != X509_V_OK ||
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
         msg = "for " + server + ": " +
               (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify)) : ec.message());
         return error::certificate_verification_failed;
@@ -69,7 +70,8 @@ tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep) : o
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
 }
 
-asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline, std::string& msg) const
+asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline,
+                                                   std::string& msg) const
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     using namespace asio::experimental::awaitable_operators;
@@ -90,8 +92,9 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         tcp::resolver resolver(c.get_executor());
         asio::steady_timer timer(c.get_executor());
         timer.expires_at(cdeadline);
-        auto r = co_await (resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::as_tuple(asio::use_awaitable)) ||
-                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        auto r = co_await (
+            resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::as_tuple(asio::use_awaitable)) ||
+            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (r.index() == 1) {
             auto [tec] = std::get<1>(r);
             if (tec) {
@@ -104,7 +107,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         auto [rec, results] = std::get<0>(r);
         if (rec) {
             msg = rec == asio::error::operation_aborted ? "while resolving " + ep_->host
-                                                       : "resolving " + ep_->host + ": " + rec.message();
+                                                        : "resolving " + ep_->host + ": " + rec.message();
             co_return rec == asio::error::operation_aborted ? error_code(error::cancelled)
                                                             : error_code(error::connect_failed);
         }
@@ -126,8 +129,8 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
     error_code ignored;
     c.tcp().socket().set_option(tcp::no_delay(true), ignored);
     if (c.tls()) {
-        if (!ep_->host_is_ip && SSL_ctrl(c.tls()->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                                             const_cast<char*>(ep_->host.c_str())) != 1) {
+        if (!ep_->host_is_ip && SSL_ctrl(c.tls()->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                                         TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep_->host.c_str())) != 1) {
             msg = "(the TLS server name could not be set)";
             co_return error::tls_handshake_failed;
         }

@@ -86,10 +86,7 @@ void append_number(std::string& out, Int value)
 
 } // namespace
 
-const boost::system::error_category& butler_category() noexcept
-{
-    return category_instance;
-}
+const boost::system::error_category& butler_category() noexcept { return category_instance; }
 
 std::string diagnostics::describe(boost::system::error_code ec) const
 {
@@ -139,10 +136,7 @@ butler_error::butler_error(boost::system::error_code ec, diagnostics diag)
 
 butler_error::butler_error(failure f) : butler_error(f.code, std::move(f.diag)) {}
 
-const char* butler_error::what() const noexcept
-{
-    return what_.c_str();
-}
+const char* butler_error::what() const noexcept { return what_.c_str(); }
 
 void throw_exception_from_error(const failure& f, const boost::source_location& loc)
 {

@@ -53,11 +53,26 @@ scalar scalar_of(const json::value& v)
     scalar out;
     switch (v.kind()) {
     case json::kind::null: break;
-    case json::kind::bool_: out.k = scalar::kind::boolean; out.b = v.get_bool(); break;
-    case json::kind::int64: out.k = scalar::kind::int64; out.i = v.get_int64(); break;
-    case json::kind::uint64: out.k = scalar::kind::uint64; out.u = v.get_uint64(); break;
-    case json::kind::double_: out.k = scalar::kind::double_; out.d = v.get_double(); break;
-    case json::kind::string: out.k = scalar::kind::string; out.s = std::string_view(v.get_string().data(), v.get_string().size()); break;
+    case json::kind::bool_:
+        out.k = scalar::kind::boolean;
+        out.b = v.get_bool();
+        break;
+    case json::kind::int64:
+        out.k = scalar::kind::int64;
+        out.i = v.get_int64();
+        break;
+    case json::kind::uint64:
+        out.k = scalar::kind::uint64;
+        out.u = v.get_uint64();
+        break;
+    case json::kind::double_:
+        out.k = scalar::kind::double_;
+        out.d = v.get_double();
+        break;
+    case json::kind::string:
+        out.k = scalar::kind::string;
+        out.s = std::string_view(v.get_string().data(), v.get_string().size());
+        break;
     case json::kind::array:
     case json::kind::object: out.k = scalar::kind::container; break;
     }

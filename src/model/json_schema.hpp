@@ -147,8 +147,8 @@ bool is(std::string_view key, const char (&name)[N]) noexcept
 struct task_schema {
     using record = butler_task;
     static constexpr int field_count = 6;
-    static constexpr std::string_view field_names[field_count] = {"name", "title", "enabled", "interval", "description",
-                                                                  "scheduleRandomized"};
+    static constexpr std::string_view field_names[field_count] = {"name",     "title",       "enabled",
+                                                                  "interval", "description", "scheduleRandomized"};
 
     // The six wire names have distinct lengths: one size switch, one fixed-size comparison
     // (inlined, no memcmp call). -1: not a field.

@@ -394,8 +394,8 @@ private:
 
     static constexpr std::size_t no_env = static_cast<std::size_t>(-1);
 
-    int depth_ = 0;          // containers open
-    int skip_ = 0;           // depth of the container being skipped, 0 when none
+    int depth_ = 0; // containers open
+    int skip_ = 0;  // depth of the container being skipped, 0 when none
     bool root_is_object_ = false;
     std::size_t env_ = no_env; // envelope whose value is being read (depth >= 1)
     bool in_inner_ = false;    // inside the inner object, the value of its record-array key

@@ -55,11 +55,21 @@ constexpr const char* byte_problem(unsigned char byte) noexcept
         return "is not ASCII";
     }
     switch (byte) {
-    case ' ': case '/': case '?': case '#': case '%': case '\\': case '"':
-    case '<': case '>': case '^': case '`': case '{': case '|': case '}':
-        return "is not allowed in a path segment";
-    default:
-        return nullptr;
+    case ' ':
+    case '/':
+    case '?':
+    case '#':
+    case '%':
+    case '\\':
+    case '"':
+    case '<':
+    case '>':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}': return "is not allowed in a path segment";
+    default: return nullptr;
     }
 }
 
@@ -146,9 +156,6 @@ bool task_name::is_documented() const noexcept
     return std::binary_search(documented.begin(), documented.end(), std::string_view{name_});
 }
 
-std::span<const std::string_view> documented_task_names() noexcept
-{
-    return documented;
-}
+std::span<const std::string_view> documented_task_names() noexcept { return documented; }
 
 } // namespace plexbutler

@@ -48,22 +48,22 @@ enum class attempt_note : std::uint8_t {
 
 /// How the operation ends (meaningful for `attempt_step::complete`).
 enum class attempt_end : std::uint8_t {
-    success,          ///< The interpreted response is the result.
-    last_failure,     ///< The failure the driver recorded for the last attempt is the result.
-    cancelled,        ///< Cancelled by the caller after a connection was leased ("cancelled").
-    backoff_cancelled,///< Cancelled during the retry backoff.
-    shut_down,        ///< The client shut down during the retry backoff.
+    success,           ///< The interpreted response is the result.
+    last_failure,      ///< The failure the driver recorded for the last attempt is the result.
+    cancelled,         ///< Cancelled by the caller after a connection was leased ("cancelled").
+    backoff_cancelled, ///< Cancelled during the retry backoff.
+    shut_down,         ///< The client shut down during the retry backoff.
 };
 
 /// The next action.
 struct attempt_action {
     attempt_step step = attempt_step::complete;
-    slot_release release = slot_release::none;     ///< Done by the driver before `step`.
+    slot_release release = slot_release::none; ///< Done by the driver before `step`.
     attempt_note note = attempt_note::none;
-    bool counts_as_retry = false;                  ///< The action starts a retry (pool_stats::requests_retried).
-    attempt_time deadline = attempt_time::max();   ///< checkout, connect, exchange: when the attempt times out.
-    std::chrono::milliseconds delay{0};            ///< backoff: how long.
-    attempt_end end = attempt_end::success;       ///< complete: how it ends.
+    bool counts_as_retry = false;                ///< The action starts a retry (pool_stats::requests_retried).
+    attempt_time deadline = attempt_time::max(); ///< checkout, connect, exchange: when the attempt times out.
+    std::chrono::milliseconds delay{0};          ///< backoff: how long.
+    attempt_end end = attempt_end::success;      ///< complete: how it ends.
 };
 
 /// What an exchange produced.
@@ -94,7 +94,8 @@ public:
     /// The checkout ended: `ec` (error::timeout, cancelled, too_many_waiters, client_shut_down) or a
     /// slot that `needs_connect` (empty) or holds a reusable connection. `cancelled`: the caller's
     /// cancellation state, asked after the checkout.
-    attempt_action on_checkout(boost::system::error_code ec, bool needs_connect, bool cancelled, attempt_time now) noexcept;
+    attempt_action on_checkout(boost::system::error_code ec, bool needs_connect, bool cancelled,
+                               attempt_time now) noexcept;
 
     /// The connect step ended with `ec` (a plexbutler error) or success.
     attempt_action on_connect(boost::system::error_code ec, attempt_time now) noexcept;

@@ -7,9 +7,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
-
 namespace plexbutler::detail {
-
 
 status_class classify_status(operation_kind op, unsigned status) noexcept
 {
@@ -96,8 +94,7 @@ error map_transport_error(const boost::system::error_code& ec) noexcept
         return error::body_too_large;
     if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::connection_aborted ||
-        ec == asio::error::broken_pipe || ec == asio::error::not_connected ||
-        ec == asio::ssl::error::stream_truncated)
+        ec == asio::error::broken_pipe || ec == asio::error::not_connected || ec == asio::ssl::error::stream_truncated)
         return error::connection_closed;
     if (ec.category() == boost::system::error_code(http::error::bad_target).category()) // any other parse error
         return error::malformed_http;

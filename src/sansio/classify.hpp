@@ -18,9 +18,9 @@ enum class operation_kind { list_tasks, start_all, stop_all, start_task, stop_ta
 
 /// What a status means for an operation: a success outcome, or an error.
 struct status_class {
-    bool success = false;                        ///< True when the status is a normal result.
+    bool success = false;                          ///< True when the status is a normal result.
     task_outcome outcome = task_outcome::accepted; ///< Outcome of a start/stop (meaningful when `success`).
-    error err = error::unexpected_status;        ///< Error (meaningful when `!success`).
+    error err = error::unexpected_status;          ///< Error (meaningful when `!success`).
 };
 
 /// Maps `status` to an outcome or an error for `op` (see the client documentation).

@@ -16,8 +16,8 @@ namespace plexbutler::detail {
 /// What one failed attempt produced.
 struct attempt_result {
     boost::system::error_code ec;                    ///< The plexbutler error of the attempt.
-    unsigned http_status = 0;                         ///< Status when a response was read, else 0.
-    std::optional<std::chrono::seconds> retry_after;  ///< Parsed `Retry-After`, if any.
+    unsigned http_status = 0;                        ///< Status when a response was read, else 0.
+    std::optional<std::chrono::seconds> retry_after; ///< Parsed `Retry-After`, if any.
 };
 
 /// Whether to try again, and after how long.

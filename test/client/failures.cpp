@@ -27,7 +27,8 @@ outcome fail_then_recover(script bad, client_options o = {}, bool use_defaults =
     asio::io_context ctx;
     if (use_defaults) {
         auto d = options_for(server);
-        d.request_timeout = o.request_timeout == client_options{}.request_timeout ? d.request_timeout : o.request_timeout;
+        d.request_timeout =
+            o.request_timeout == client_options{}.request_timeout ? d.request_timeout : o.request_timeout;
         d.max_header_bytes = o.max_header_bytes;
         d.max_body_bytes = o.max_body_bytes;
         o = d;
@@ -35,7 +36,8 @@ outcome fail_then_recover(script bad, client_options o = {}, bool use_defaults =
     client c(ctx, o);
     const auto start = std::chrono::steady_clock::now();
     auto r = run_on(ctx, c.try_get_butler_tasks());
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().diag.request_line == "GET /butler");
     CHECK(r.error().diag.server == "127.0.0.1:" + std::to_string(server.port()));
@@ -70,7 +72,8 @@ TEST_CASE("failure: TCP reset", "[client][failure]")
 
 TEST_CASE("failure: truncated body", "[client][failure]")
 {
-    auto o = fail_then_recover(script{}.read_request().send(head_200() + "Content-Length: 100\r\n\r\n{\"Butler").close());
+    auto o =
+        fail_then_recover(script{}.read_request().send(head_200() + "Content-Length: 100\r\n\r\n{\"Butler").close());
     CHECK(o.f.code == error::connection_closed);
     CHECK(o.f.diag.http_status == 200);
 }
@@ -86,7 +89,8 @@ static void check_deadline(script bad, std::chrono::milliseconds timeout)
     o.request_timeout = timeout;
     client c = server.make_client(o);
     std::optional<result<tasks_response>> r;
-    asio::co_spawn(ctx, c.try_get_butler_tasks(), [&](std::exception_ptr, result<tasks_response> v) { r = std::move(v); });
+    asio::co_spawn(ctx, c.try_get_butler_tasks(),
+                   [&](std::exception_ptr, result<tasks_response> v) { r = std::move(v); });
     REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
     advance_clock(ctx, timeout - 100ms);
     CHECK_FALSE(r.has_value()); // not before the deadline
@@ -121,8 +125,12 @@ TEST_CASE("failure: oversized header", "[client][failure]")
 {
     client_options o;
     o.max_header_bytes = 1024;
-    auto r = fail_then_recover(
-        script{}.read_request().send(head_200() + "X-Big: " + std::string(4096, 'x') + "\r\nContent-Length: 2\r\n\r\n{}").hang(), o);
+    auto r =
+        fail_then_recover(script{}
+                              .read_request()
+                              .send(head_200() + "X-Big: " + std::string(4096, 'x') + "\r\nContent-Length: 2\r\n\r\n{}")
+                              .hang(),
+                          o);
     CHECK(r.f.code == error::header_too_large);
 }
 
@@ -130,7 +138,8 @@ TEST_CASE("failure: oversized body announced by Content-Length", "[client][failu
 {
     client_options o;
     o.max_body_bytes = 4096;
-    auto r = fail_then_recover(script{}.read_request().send(head_200() + "Content-Length: 100000000\r\n\r\n{").hang(), o);
+    auto r =
+        fail_then_recover(script{}.read_request().send(head_200() + "Content-Length: 100000000\r\n\r\n{").hang(), o);
     CHECK(r.f.code == error::body_too_large);
 }
 
@@ -170,7 +179,8 @@ TEST_CASE("failure: JSON of the wrong types", "[client][failure]")
 
 TEST_CASE("failure: HTML or XML instead of JSON", "[client][failure]")
 {
-    auto html = fail_then_recover(script{}.respond(http_response(200, "<html><body>Plex</body></html>", "text/html")).close());
+    auto html =
+        fail_then_recover(script{}.respond(http_response(200, "<html><body>Plex</body></html>", "text/html")).close());
     CHECK(html.f.code == error::unexpected_content_type);
     CHECK(html.f.diag.server_message.find("text/html") != std::string::npos);
     auto xml = fail_then_recover(
@@ -181,7 +191,9 @@ TEST_CASE("failure: HTML or XML instead of JSON", "[client][failure]")
 TEST_CASE("failure: redirect is not followed", "[client][failure]")
 {
     auto o = fail_then_recover(
-        script{}.respond(http_response(301, "", "", "Location: http://elsewhere:32400/butler?X-Plex-Token=x\r\n")).close());
+        script{}
+            .respond(http_response(301, "", "", "Location: http://elsewhere:32400/butler?X-Plex-Token=x\r\n"))
+            .close());
     CHECK(o.f.code == error::redirect_not_followed);
     CHECK(o.f.diag.http_status == 301);
     CHECK(o.f.diag.server_message.find("http://elsewhere:32400/butler") != std::string::npos);
@@ -191,7 +203,9 @@ TEST_CASE("failure: redirect is not followed", "[client][failure]")
 TEST_CASE("failure: Content-Encoding gzip is rejected", "[client][failure]")
 {
     auto o = fail_then_recover(
-        script{}.respond(http_response(200, "\x1f\x8b garbage", "application/json", "Content-Encoding: gzip\r\n")).close());
+        script{}
+            .respond(http_response(200, "\x1f\x8b garbage", "application/json", "Content-Encoding: gzip\r\n"))
+            .close());
     CHECK(o.f.code == error::unsupported_content_encoding);
 }
 
@@ -216,7 +230,8 @@ TEST_CASE("failure: connection refused", "[client][failure]")
 TEST_CASE("keep-alive: Connection: close and HTTP/1.0 responses are not reused", "[client]")
 {
     scripted_server server;
-    server.push(script{}.respond(http_response(200, sample_tasks_json, "application/json", "Connection: close\r\n")).hang());
+    server.push(
+        script{}.respond(http_response(200, sample_tasks_json, "application/json", "Connection: close\r\n")).hang());
     std::string v10 = http_response(200, sample_tasks_json);
     v10.replace(0, 8, "HTTP/1.0");
     server.push(script{}.respond(v10).hang());

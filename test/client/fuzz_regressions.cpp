@@ -2,9 +2,9 @@
 // behaviour they pinned down never regresses (the fuzz build is not part of every run).
 #include "support/client_fixture.hpp"
 
-#include "sansio/classify.hpp"
 #include "http/connection.hpp"
 #include "http/request.hpp"
+#include "sansio/classify.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -46,7 +46,8 @@ detail::response_sink read_response(std::string_view wire, boost::beast::error_c
 // (only CR, LF and NUL were refused) and rendered a request Beast rejects as invalid.
 TEST_CASE("fuzz regression: control bytes other than CR/LF/NUL in a header value are refused", "[fuzz][regression]")
 {
-    const std::string crash_value = "to\x01/\xffl\xff" "e\xff\xffpx";
+    const std::string crash_value = "to\x01/\xffl\xff"
+                                    "e\xff\xffpx";
     client_options o;
     o.server_url = "http://127.0.0.1:32400/ple";
     o.client_identifier = "id";
@@ -81,8 +82,9 @@ TEST_CASE("fuzz regression: status 000 is an unexpected status, not a success", 
     auto sink = read_response(wire, ec);
     REQUIRE_FALSE(ec);
     CHECK(sink.status == 0);
-    for (auto op : {detail::operation_kind::list_tasks, detail::operation_kind::start_all, detail::operation_kind::stop_all,
-                    detail::operation_kind::start_task, detail::operation_kind::stop_task}) {
+    for (auto op :
+         {detail::operation_kind::list_tasks, detail::operation_kind::start_all, detail::operation_kind::stop_all,
+          detail::operation_kind::start_task, detail::operation_kind::stop_task}) {
         auto cls = detail::classify_status(op, sink.status);
         CHECK_FALSE(cls.success);
         CHECK(cls.err == error::unexpected_status);

@@ -47,7 +47,8 @@ outcome hostile(script bad, std::chrono::milliseconds timeout = 1000ms)
     const auto rss_before = rss_kib();
     const auto start = std::chrono::steady_clock::now();
     auto r = run_on(ctx, c.try_get_butler_tasks());
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     const auto rss_after = rss_kib();
     REQUIRE_FALSE(r.has_value());
     CHECK(elapsed < timeout + 1500ms);
@@ -73,8 +74,11 @@ constexpr std::size_t memory_bound_kib = 32 * 1024;
 
 TEST_CASE("hostile: 2 MiB response header at the default 64 KiB limit", "[client][hostile]")
 {
-    auto o = hostile(script{}.read_request().send("HTTP/1.1 200 OK\r\nX-Big: " + std::string(2 * 1024 * 1024, 'a') +
-                                                   "\r\nContent-Length: 2\r\n\r\n{}").hang());
+    auto o = hostile(
+        script{}
+            .read_request()
+            .send("HTTP/1.1 200 OK\r\nX-Big: " + std::string(2 * 1024 * 1024, 'a') + "\r\nContent-Length: 2\r\n\r\n{}")
+            .hang());
     CHECK(o.f.code == error::header_too_large);
     CHECK(o.f.diag.server_message == "response header exceeds 65536 bytes");
     CHECK(o.rss_growth_kib < memory_bound_kib);
@@ -85,16 +89,19 @@ TEST_CASE("hostile: 2 MiB of small header fields at the default limit", "[client
     std::string fields;
     while (fields.size() < 2 * 1024 * 1024)
         fields += "X-F" + std::to_string(fields.size()) + ": v\r\n";
-    auto o = hostile(script{}.read_request().send("HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 2\r\n\r\n{}").hang());
+    auto o =
+        hostile(script{}.read_request().send("HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 2\r\n\r\n{}").hang());
     CHECK(o.f.code == error::header_too_large);
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
 
 TEST_CASE("hostile: Content-Length 5000000000 is refused before any body byte is buffered", "[client][hostile]")
 {
-    auto o = hostile(script{}.read_request()
-                         .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000000000\r\n\r\n{")
-                         .hang());
+    auto o =
+        hostile(script{}
+                    .read_request()
+                    .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000000000\r\n\r\n{")
+                    .hang());
     CHECK(o.f.code == error::body_too_large);
     CHECK(o.f.diag.server_message == "response body exceeds 1048576 bytes");
     CHECK(o.f.diag.http_status == 200);
@@ -108,11 +115,12 @@ TEST_CASE("hostile: an endless chunked body is cut at the default 1 MiB limit", 
     std::string chunks;
     for (int i = 0; i < 512; ++i)
         chunks += "4000\r\n" + std::string(16384, 'a') + "\r\n";
-    auto o = hostile(script{}
-                         .read_request()
-                         .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-                         .drip(std::move(chunks), 1ms, 16 * 1024 + 8),
-                     5000ms);
+    auto o =
+        hostile(script{}
+                    .read_request()
+                    .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .drip(std::move(chunks), 1ms, 16 * 1024 + 8),
+                5000ms);
     CHECK(o.f.code == error::body_too_large);
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
@@ -123,13 +131,14 @@ TEST_CASE("hostile: an endless stream of empty-extension chunk headers is bounde
     std::string flood;
     for (int i = 0; i < 20000; ++i)
         flood += "1;" + std::string(100, 'e') + "\r\na\r\n";
-    auto o = hostile(script{}
-                         .read_request()
-                         .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-                         .send(std::move(flood))
-                         .hang());
-    CHECK((o.f.code == error::body_too_large || o.f.code == error::malformed_http || o.f.code == error::header_too_large ||
-           o.f.code == error::json_decode_failed));
+    auto o =
+        hostile(script{}
+                    .read_request()
+                    .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .send(std::move(flood))
+                    .hang());
+    CHECK((o.f.code == error::body_too_large || o.f.code == error::malformed_http ||
+           o.f.code == error::header_too_large || o.f.code == error::json_decode_failed));
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
 
@@ -138,11 +147,12 @@ TEST_CASE("hostile: a chunk header that never ends is bounded", "[client][hostil
     // Beast (1.81) puts no limit of its own on a chunk header's extensions: only the read
     // buffer's cap keeps an endless one from growing memory until the deadline.
     std::string endless(48 * 1024 * 1024, 'e');
-    auto o = hostile(script{}
-                         .read_request()
-                         .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1;")
-                         .drip(std::move(endless), 1ms, 256 * 1024),
-                     2000ms);
+    auto o =
+        hostile(script{}
+                    .read_request()
+                    .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1;")
+                    .drip(std::move(endless), 1ms, 256 * 1024),
+                2000ms);
     CHECK((o.f.code == error::body_too_large || o.f.code == error::header_too_large));
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
@@ -182,8 +192,7 @@ TEST_CASE("hostile: bytes beyond Content-Length in the same segment are never re
 
 // These two run over in-memory streams with the manual clock: the bytes that arrive while the
 // connection idles are there when the next call starts, without waiting for a socket.
-TEST_CASE("hostile: bytes arriving after a complete response are never read as the next response",
-          "[client][hostile]")
+TEST_CASE("hostile: bytes arriving after a complete response are never read as the next response", "[client][hostile]")
 {
     asio::io_context ctx;
     memory_server server(ctx);
@@ -255,7 +264,8 @@ TEST_CASE("hostile: a header without CRLFCRLF that never ends hits the deadline"
 
 TEST_CASE("hostile: a status line with a NUL byte or bare LF endings", "[client][hostile]")
 {
-    auto o = hostile(script{}.read_request().send(std::string("HTTP/1.1 200 O\0K\r\nContent-Length: 2\r\n\r\n{}", 40)).hang());
+    auto o = hostile(
+        script{}.read_request().send(std::string("HTTP/1.1 200 O\0K\r\nContent-Length: 2\r\n\r\n{}", 40)).hang());
     CHECK(o.f.code == error::malformed_http);
     auto p = hostile(script{}.read_request().send("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}").hang());
     CHECK(p.f.code == error::malformed_http);
@@ -291,7 +301,8 @@ TEST_CASE("hostile: a redirect to the same server is not followed", "[client][ho
 TEST_CASE("hostile: a 500 with a huge non-JSON body is bounded and reported as server_error", "[client][hostile]")
 {
     // Complete responses: the script then closes, so the next call's stale-connection retry lands on the good server.
-    auto o = hostile(script{}.read_request().send(http_response(500, std::string(512 * 1024, '<'), "text/html")).close());
+    auto o =
+        hostile(script{}.read_request().send(http_response(500, std::string(512 * 1024, '<'), "text/html")).close());
     CHECK(o.f.code == error::server_error);
     CHECK(o.f.diag.http_status == 500);
     CHECK(o.f.message().size() <= 512);
@@ -299,7 +310,8 @@ TEST_CASE("hostile: a 500 with a huge non-JSON body is bounded and reported as s
 
 TEST_CASE("hostile: a 401 whose JSON error body is deeply nested is reported without its errors", "[client][hostile]")
 {
-    auto o = hostile(script{}.read_request().send(http_response(401, std::string(10000, '[') + std::string(10000, ']'))).close());
+    auto o = hostile(
+        script{}.read_request().send(http_response(401, std::string(10000, '[') + std::string(10000, ']'))).close());
     CHECK(o.f.code == error::unauthorized);
     CHECK(o.f.diag.plex_errors.empty());
 }

@@ -164,7 +164,8 @@ TEST_CASE("start and stop operations map their documented statuses", "[client]")
 TEST_CASE("status failures carry diagnostics", "[client]")
 {
     scripted_server server;
-    const std::string plex_401 = R"({"errors":[{"code":1001,"message":"User could not be authenticated","status":401}]})";
+    const std::string plex_401 =
+        R"({"errors":[{"code":1001,"message":"User could not be authenticated","status":401}]})";
     server.push(script{}
                     .respond(http_response(404, "", "text/html"))
                     .respond(http_response(400, "", "text/html"))

@@ -69,7 +69,8 @@ TEST_CASE("pool: retry policy retries 503 honouring Retry-After", "[client][pool
 {
     asio::io_context ctx;
     memory_server server(ctx);
-    server.push(script{}.respond(http_response(503, "busy", "text/plain", "Retry-After: 1\r\n")).respond(tasks_ok()).repeat());
+    server.push(
+        script{}.respond(http_response(503, "busy", "text/plain", "Retry-After: 1\r\n")).respond(tasks_ok()).repeat());
     client_options o;
     o.retry.max_attempts = 3;
     o.retry.initial_interval = 10ms;

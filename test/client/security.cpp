@@ -209,9 +209,9 @@ TEST_CASE("security: CR, LF or NUL in the token or any header value is refused b
     for (const auto& v : bad_values) {
         for (int field = 0; field < 12; ++field) {
             auto o = options_for(server);
-            std::string* slots[] = {&o.token,    &o.client_identifier, &o.product,       &o.version,
-                                    &o.platform, &o.platform_version,  &o.device,        &o.model,
-                                    &o.device_vendor, &o.device_name,  &o.marketplace,   &o.host};
+            std::string* slots[] = {&o.token,         &o.client_identifier, &o.product,     &o.version,
+                                    &o.platform,      &o.platform_version,  &o.device,      &o.model,
+                                    &o.device_vendor, &o.device_name,       &o.marketplace, &o.host};
             *slots[field] = v;
             if (field == 11)
                 o.server_url.clear(); // the templated host form
@@ -248,7 +248,8 @@ TEST_CASE("security: a task name that is not one safe path segment is refused be
                                  "a%2Fb",
                                  "Backup\\x",
                                  std::string(300, 'A'),
-                                 "T\xc3\xa2" "che"};
+                                 "T\xc3\xa2"
+                                 "che"};
     for (const auto& n : names) {
         CHECK_FALSE(task_name::is_valid(n));
         auto r = run_on(ctx, c.try_start_task(n));
@@ -270,7 +271,10 @@ TEST_CASE("security: a redirect to another origin sends nothing there", "[securi
     // One connection per call: each script answers once and closes.
     for (unsigned status : {301u, 302u, 303u, 307u, 308u})
         for (int call = 0; call < 2; ++call)
-            server.push(script{}.respond(http_response(status, "", "", "Location: " + other.url() + "/butler?X-Plex-Token=x\r\n")).close());
+            server.push(
+                script{}
+                    .respond(http_response(status, "", "", "Location: " + other.url() + "/butler?X-Plex-Token=x\r\n"))
+                    .close());
     asio::io_context ctx;
     client c(ctx, options_for(server));
     for (int i = 0; i < 5; ++i) {
@@ -291,15 +295,17 @@ TEST_CASE("security: a server echoing the token never gets it into logs, message
     scripted_server server;
     const std::string plex_error_body =
         R"({"errors":[{"code":1001,"message":"token )" + token + R"( is not valid","status":401}]})";
-    server.push(script{}
-                    .respond(http_response(500, "", "text/plain", "", "Token " + token + " rejected"))
-                    .respond(http_response(401, plex_error_body))
-                    .respond(http_response(302, "", "", "Location: http://127.0.0.1:1/" + token + "?t=" + token + "\r\n"))
-                    .respond(http_response(200, "{}", "text/" + token))
-                    .respond(http_response(200, "{}", "application/json", "Content-Encoding: x" + token + "\r\n"))
-                    .respond(http_response(200, R"({"ButlerTasks":{"ButlerTask":[{"name":")" + token + R"(","interval":"x"}]}})"))
-                    .respond(http_response(403, plex_error_body, "application/json", "", token))
-                    .hang());
+    server.push(
+        script{}
+            .respond(http_response(500, "", "text/plain", "", "Token " + token + " rejected"))
+            .respond(http_response(401, plex_error_body))
+            .respond(http_response(302, "", "", "Location: http://127.0.0.1:1/" + token + "?t=" + token + "\r\n"))
+            .respond(http_response(200, "{}", "text/" + token))
+            .respond(http_response(200, "{}", "application/json", "Content-Encoding: x" + token + "\r\n"))
+            .respond(
+                http_response(200, R"({"ButlerTasks":{"ButlerTask":[{"name":")" + token + R"(","interval":"x"}]}})"))
+            .respond(http_response(403, plex_error_body, "application/json", "", token))
+            .hang());
     log_capture logs;
     auto o = options_for(server);
     o.token = token;
@@ -354,8 +360,8 @@ TEST_CASE("security: the bench never prints the token", "[security][token]")
     std::string everything;
     for (const std::string& token_arg : {token, "wrong" + token}) {
         auto r = run_process(bench.string(),
-                             {"--server", url, "--token", token_arg, "--concurrency", "4", "--duration-s", "1", "--warmup-s",
-                              "0", "--op", "mixed"},
+                             {"--server", url, "--token", token_arg, "--concurrency", "4", "--duration-s", "1",
+                              "--warmup-s", "0", "--op", "mixed"},
                              {}, 60s);
         CHECK_FALSE(r.timed_out);
         everything += r.out + r.err;

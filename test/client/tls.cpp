@@ -24,7 +24,8 @@ struct temp_file {
     temp_file()
     {
         std::random_device rd;
-        path = fs::temp_directory_path() / ("plexbutler-tls-" + std::to_string(rd()) + "-" + std::to_string(rd()) + ".pem");
+        path = fs::temp_directory_path() /
+               ("plexbutler-tls-" + std::to_string(rd()) + "-" + std::to_string(rd()) + ".pem");
     }
     ~temp_file()
     {

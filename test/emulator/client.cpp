@@ -23,7 +23,8 @@ namespace {
 
 /// Runs `fn` (a coroutine taking the client) on a fresh io_context to completion.
 template <class Fn>
-void with_client(const server& srv, plexbutler::client_options co, Fn fn) {
+void with_client(const server& srv, plexbutler::client_options co, Fn fn)
+{
     asio::io_context ioc;
     plexbutler::client c(ioc, std::move(co));
     auto fut = asio::co_spawn(
@@ -38,7 +39,8 @@ void with_client(const server& srv, plexbutler::client_options co, Fn fn) {
     (void)srv;
 }
 
-asio::awaitable<void> exercise_all_five(plexbutler::client& c, const server& srv) {
+asio::awaitable<void> exercise_all_five(plexbutler::client& c, const server& srv)
+{
     const auto list = co_await c.get_butler_tasks();
     CHECK(list.status == 200);
     CHECK(list.content.tasks == plexbutler::emulator::default_catalogue());
@@ -71,7 +73,8 @@ asio::awaitable<void> exercise_all_five(plexbutler::client& c, const server& srv
     CHECK(srv.requests_served() >= 10);
 }
 
-server_options emulator_options() {
+server_options emulator_options()
+{
     server_options o;
     o.token = "client-test-token";
     o.window = {0, 0};
@@ -81,7 +84,8 @@ server_options emulator_options() {
 
 } // namespace
 
-TEST_CASE("client against the emulator over HTTP: all five operations", "[emulator][client]") {
+TEST_CASE("client against the emulator over HTTP: all five operations", "[emulator][client]")
+{
     server srv(emulator_options());
     plexbutler::client_options co;
     co.server_url = srv.url();
@@ -89,7 +93,8 @@ TEST_CASE("client against the emulator over HTTP: all five operations", "[emulat
     with_client(srv, co, [&](plexbutler::client& c) { return exercise_all_five(c, srv); });
 }
 
-TEST_CASE("client against the emulator over HTTPS with the written CA", "[emulator][client][tls]") {
+TEST_CASE("client against the emulator over HTTPS with the written CA", "[emulator][client][tls]")
+{
     const auto ca = std::filesystem::temp_directory_path() /
                     ("plexbutler-emulator-client-ca-" + std::to_string(::getpid()) + ".pem");
     auto o = emulator_options();
@@ -105,7 +110,8 @@ TEST_CASE("client against the emulator over HTTPS with the written CA", "[emulat
     std::filesystem::remove(ca);
 }
 
-TEST_CASE("client with a wrong token gets unauthorized from the emulator", "[emulator][client]") {
+TEST_CASE("client with a wrong token gets unauthorized from the emulator", "[emulator][client]")
+{
     server srv(emulator_options());
     plexbutler::client_options co;
     co.server_url = srv.url();

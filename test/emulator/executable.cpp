@@ -26,17 +26,20 @@ namespace {
 
 const std::string emulator = std::string(PLEXBUTLER_BINARY_DIR) + "/bin/plexbutler-emulator";
 
-http::response<http::string_body> get(const std::string& url, const std::string& target, const std::string& token) {
+http::response<http::string_body> get(const std::string& url, const std::string& target, const std::string& token)
+{
     const auto u = boost::urls::parse_absolute_uri(url);
     REQUIRE(u.has_value());
     asio::io_context ioc;
     asio::ip::tcp::socket s(ioc);
     std::string host(u->host_address());
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
     s.connect({asio::ip::make_address(host), static_cast<std::uint16_t>(std::stoi(std::string(u->port())))});
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, "localhost");
-    if (!token.empty()) req.set("X-Plex-Token", token);
+    if (!token.empty())
+        req.set("X-Plex-Token", token);
     req.set(http::field::accept, "application/json");
     http::write(s, req);
     beast::flat_buffer buf;
@@ -47,7 +50,8 @@ http::response<http::string_body> get(const std::string& url, const std::string&
 
 } // namespace
 
-TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emulator][process]") {
+TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emulator][process]")
+{
     const auto token = plexbutler::test::random_hex(24);
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--token", token, "--quiet"});
     const auto url = plexbutler::test::wait_for_listening(p);
@@ -64,7 +68,8 @@ TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emula
     CHECK(p.err().find(token) == std::string::npos);
 }
 
-TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT exits 0", "[emulator][process]") {
+TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT exits 0", "[emulator][process]")
+{
     const auto token = plexbutler::test::random_hex(24);
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--token", token});
     const auto url = plexbutler::test::wait_for_listening(p);
@@ -76,7 +81,8 @@ TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT e
     CHECK(p.err().find(token) == std::string::npos);
 }
 
-TEST_CASE("HTTPS with --tls-self-signed writes the CA and prints an https URL", "[emulator][process]") {
+TEST_CASE("HTTPS with --tls-self-signed writes the CA and prints an https URL", "[emulator][process]")
+{
     const auto ca = std::filesystem::temp_directory_path() /
                     ("plexbutler-emulator-process-ca-" + std::to_string(::getpid()) + ".pem");
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--tls-self-signed", "localhost", "--tls-write-ca",
@@ -92,11 +98,17 @@ TEST_CASE("HTTPS with --tls-self-signed writes the CA and prints an https URL", 
     std::filesystem::remove(ca);
 }
 
-TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]") {
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"--no-such-flag"}, {"--listen"}, {"--listen", "nonsense"},
-          {"--threads", "zero"}, {"--fail-rate", "2"}, {"--window", "25:00-01:00"}, {"--tls-cert", "x.pem"},
-          {"--tasks", "/nonexistent/tasks.json"}, {"--listen", "not-an-ip:0"}}) {
+TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]")
+{
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--no-such-flag"},
+                                                 {"--listen"},
+                                                 {"--listen", "nonsense"},
+                                                 {"--threads", "zero"},
+                                                 {"--fail-rate", "2"},
+                                                 {"--window", "25:00-01:00"},
+                                                 {"--tls-cert", "x.pem"},
+                                                 {"--tasks", "/nonexistent/tasks.json"},
+                                                 {"--listen", "not-an-ip:0"}}) {
         const auto r = run_process(emulator, args, {}, 20s);
         INFO(args.front());
         CHECK(r.exit_code == 2);
@@ -105,7 +117,8 @@ TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]") {
     }
 }
 
-TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]") {
+TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]")
+{
     const auto dir = std::filesystem::temp_directory_path();
     const auto good = dir / ("plexbutler-tasks-good-" + std::to_string(::getpid()) + ".json");
     const auto bad = dir / ("plexbutler-tasks-bad-" + std::to_string(::getpid()) + ".json");
@@ -127,7 +140,8 @@ TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rej
     std::filesystem::remove(bad);
 }
 
-TEST_CASE("the help text documents every flag", "[emulator][process]") {
+TEST_CASE("the help text documents every flag", "[emulator][process]")
+{
     const auto r = run_process(emulator, {"--help"}, {}, 20s);
     CHECK(r.exit_code == 0);
     for (const char* flag : {"--listen", "--token", "--threads", "--tasks", "--window", "--task-duration-ms",

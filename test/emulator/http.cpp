@@ -45,27 +45,33 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// One blocking keep-alive connection to the server.
 class connection {
 public:
-    explicit connection(std::uint16_t port, const std::string& host = "127.0.0.1") : socket_(ioc_) {
+    explicit connection(std::uint16_t port, const std::string& host = "127.0.0.1") : socket_(ioc_)
+    {
         socket_.connect(tcp::endpoint(asio::ip::make_address(host), port));
     }
 
-    response request(http::verb method, const std::string& target, const header_list& headers = {}) {
+    response request(http::verb method, const std::string& target, const header_list& headers = {})
+    {
         send(method, target, headers);
         return receive();
     }
-    void send(http::verb method, const std::string& target, const header_list& headers = {}) {
+    void send(http::verb method, const std::string& target, const header_list& headers = {})
+    {
         http::request<http::empty_body> req{method, target, 11};
         req.set(http::field::host, "127.0.0.1");
-        for (const auto& [k, v] : headers) req.set(k, v);
+        for (const auto& [k, v] : headers)
+            req.set(k, v);
         http::write(socket_, req);
     }
-    response receive() {
+    response receive()
+    {
         response res;
         http::read(socket_, buffer_, res);
         return res;
     }
     /// True when the server closed the connection (EOF or reset) within `timeout`.
-    bool closed_by_server(std::chrono::milliseconds timeout) {
+    bool closed_by_server(std::chrono::milliseconds timeout)
+    {
         timeval tv{};
         tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
         tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
@@ -74,7 +80,8 @@ public:
         boost::system::error_code ec;
         for (;;) {
             socket_.read_some(asio::buffer(&c, 1), ec);
-            if (!ec) continue; // leftover bytes of a response
+            if (!ec)
+                continue; // leftover bytes of a response
             return ec == asio::error::eof || ec == asio::error::connection_reset;
         }
     }
@@ -86,12 +93,14 @@ private:
     beast::flat_buffer buffer_;
 };
 
-response get(std::uint16_t port, const std::string& target, const header_list& headers = {}) {
+response get(std::uint16_t port, const std::string& target, const header_list& headers = {})
+{
     connection c(port);
     return c.request(http::verb::get, target, headers);
 }
 
-response call(std::uint16_t port, http::verb method, const std::string& target, const header_list& headers = {}) {
+response call(std::uint16_t port, http::verb method, const std::string& target, const header_list& headers = {})
+{
     connection c(port);
     return c.request(method, target, headers);
 }
@@ -99,7 +108,8 @@ response call(std::uint16_t port, http::verb method, const std::string& target, 
 const header_list token_json = {{"X-Plex-Token", "secret"}, {"Accept", "application/json"}};
 const header_list token_only = {{"X-Plex-Token", "secret"}};
 
-server_options base_options() {
+server_options base_options()
+{
     server_options o;
     o.token = "secret";
     o.window = {0, 0}; // no window: every start is immediate unless a test says otherwise
@@ -107,21 +117,25 @@ server_options base_options() {
     return o;
 }
 
-boost::json::object task_state(std::uint16_t port, const std::string& name) {
+boost::json::object task_state(std::uint16_t port, const std::string& name)
+{
     const auto res = get(port, "/_emulator/state", token_only);
     REQUIRE(res.result_int() == 200);
     const auto doc = boost::json::parse(res.body());
     for (const auto& t : doc.at("tasks").as_array())
-        if (t.at("name").as_string() == name) return t.as_object();
+        if (t.at("name").as_string() == name)
+            return t.as_object();
     FAIL("no task " << name << " in the state");
     return {};
 }
 
-std::string state_of(std::uint16_t port, const std::string& name) {
+std::string state_of(std::uint16_t port, const std::string& name)
+{
     return std::string(task_state(port, name).at("state").as_string());
 }
 
-std::filesystem::path temp_file(const std::string& stem) {
+std::filesystem::path temp_file(const std::string& stem)
+{
     static int counter = 0;
     return std::filesystem::temp_directory_path() /
            (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".pem");
@@ -129,11 +143,13 @@ std::filesystem::path temp_file(const std::string& stem) {
 
 } // namespace
 
-TEST_CASE("GET /butler answers XML by default and JSON when asked", "[emulator][http]") {
+TEST_CASE("GET /butler answers XML by default and JSON when asked", "[emulator][http]")
+{
     server srv(base_options());
     const auto catalogue = plexbutler::emulator::default_catalogue();
 
-    SECTION("JSON with Accept: application/json") {
+    SECTION("JSON with Accept: application/json")
+    {
         const auto res = get(srv.port(), "/butler", token_json);
         CHECK(res.result_int() == 200);
         CHECK(res[http::field::content_type].starts_with("application/json"));
@@ -144,11 +160,13 @@ TEST_CASE("GET /butler answers XML by default and JSON when asked", "[emulator][
         CHECK(parsed->tasks.size() >= 20);
         CHECK(res.keep_alive());
     }
-    SECTION("JSON with the 1.1.1 document's accepts header") {
+    SECTION("JSON with the 1.1.1 document's accepts header")
+    {
         const auto res = get(srv.port(), "/butler", {{"X-Plex-Token", "secret"}, {"accepts", "application/json"}});
         CHECK(res[http::field::content_type].starts_with("application/json"));
     }
-    SECTION("XML by default, for */* and when XML is preferred") {
+    SECTION("XML by default, for */* and when XML is preferred")
+    {
         for (const header_list& h :
              {token_only, header_list{{"X-Plex-Token", "secret"}, {"Accept", "*/*"}},
               header_list{{"X-Plex-Token", "secret"}, {"Accept", "application/xml, application/json;q=0.5"}},
@@ -164,14 +182,16 @@ TEST_CASE("GET /butler answers XML by default and JSON when asked", "[emulator][
             CHECK(res.body() == srv.xml_body());
         }
     }
-    SECTION("trailing slash") {
+    SECTION("trailing slash")
+    {
         const auto res = get(srv.port(), "/butler/", token_json);
         CHECK(res.result_int() == 200);
         CHECK(res.body() == srv.json_body());
     }
 }
 
-TEST_CASE("XML attributes are escaped", "[emulator][http]") {
+TEST_CASE("XML attributes are escaped", "[emulator][http]")
+{
     auto o = base_options();
     plexbutler::butler_task t;
     t.name = "Odd";
@@ -189,7 +209,8 @@ TEST_CASE("XML attributes are escaped", "[emulator][http]") {
     CHECK(parsed->tasks[0] == t);
 }
 
-TEST_CASE("unknown paths are 404, other methods 405 with Allow", "[emulator][http]") {
+TEST_CASE("unknown paths are 404, other methods 405 with Allow", "[emulator][http]")
+{
     server srv(base_options());
     CHECK(get(srv.port(), "/", token_only).result_int() == 404);
     CHECK(get(srv.port(), "/butlers", token_only).result_int() == 404);
@@ -207,18 +228,20 @@ TEST_CASE("unknown paths are 404, other methods 405 with Allow", "[emulator][htt
     CHECK(res[http::field::allow] == "GET");
 }
 
-TEST_CASE("authentication with X-Plex-Token", "[emulator][http]") {
+TEST_CASE("authentication with X-Plex-Token", "[emulator][http]")
+{
     server srv(base_options());
-    const std::string expected = R"({"errors":[{"code":1001,"message":"User could not be authenticated","status":401}]})";
+    const std::string expected =
+        R"({"errors":[{"code":1001,"message":"User could not be authenticated","status":401}]})";
 
-    for (const auto& [target, headers] : std::vector<std::pair<std::string, header_list>>{
-             {"/butler", {}},
-             {"/butler", {{"X-Plex-Token", "wrong"}}},
-             {"/butler", {{"X-Plex-Token", "secre"}}},
-             {"/butler?X-Plex-Token=wrong", {}},
-             {"/butler/BackupDatabase", {}},
-             {"/_emulator/state", {}},
-             {"/nothing-here", {}}}) {
+    for (const auto& [target, headers] :
+         std::vector<std::pair<std::string, header_list>>{{"/butler", {}},
+                                                          {"/butler", {{"X-Plex-Token", "wrong"}}},
+                                                          {"/butler", {{"X-Plex-Token", "secre"}}},
+                                                          {"/butler?X-Plex-Token=wrong", {}},
+                                                          {"/butler/BackupDatabase", {}},
+                                                          {"/_emulator/state", {}},
+                                                          {"/nothing-here", {}}}) {
         const auto res = get(srv.port(), target, headers);
         INFO(target);
         CHECK(res.result_int() == 401);
@@ -231,7 +254,8 @@ TEST_CASE("authentication with X-Plex-Token", "[emulator][http]") {
     // The header name is case-insensitive.
     CHECK(get(srv.port(), "/butler", {{"x-plex-token", "secret"}}).result_int() == 200);
 
-    SECTION("without a configured token every request is accepted") {
+    SECTION("without a configured token every request is accepted")
+    {
         auto o = base_options();
         o.token.reset();
         server open(o);
@@ -240,7 +264,8 @@ TEST_CASE("authentication with X-Plex-Token", "[emulator][http]") {
     }
 }
 
-TEST_CASE("start and stop one task, reflected in the state endpoint", "[emulator][http]") {
+TEST_CASE("start and stop one task, reflected in the state endpoint", "[emulator][http]")
+{
     server srv(base_options());
     const auto port = srv.port();
     CHECK(state_of(port, "BackupDatabase") == "idle");
@@ -264,7 +289,8 @@ TEST_CASE("start and stop one task, reflected in the state endpoint", "[emulator
     CHECK(call(port, http::verb::post, "/butler/Backup%2FDatabase", token_only).result_int() == 404);
 }
 
-TEST_CASE("a disabled task answers 200 to start but does not run", "[emulator][http]") {
+TEST_CASE("a disabled task answers 200 to start but does not run", "[emulator][http]")
+{
     server srv(base_options());
     CHECK(call(srv.port(), http::verb::post, "/butler/AutomaticUpdates", token_only).result_int() == 200);
     const auto st = task_state(srv.port(), "AutomaticUpdates");
@@ -272,7 +298,8 @@ TEST_CASE("a disabled task answers 200 to start but does not run", "[emulator][h
     CHECK(st.at("lastStart").as_string() == "disabled");
 }
 
-TEST_CASE("start all and stop all", "[emulator][http]") {
+TEST_CASE("start all and stop all", "[emulator][http]")
+{
     server srv(base_options());
     const auto port = srv.port();
     CHECK(call(port, http::verb::post, "/butler", token_only).result_int() == 200);
@@ -287,11 +314,13 @@ TEST_CASE("start all and stop all", "[emulator][http]") {
     CHECK(running >= 18);
     CHECK(call(port, http::verb::delete_, "/butler/", token_only).result_int() == 200);
     doc = boost::json::parse(get(port, "/_emulator/state", token_only).body());
-    for (const auto& t : doc.at("tasks").as_array()) CHECK(t.at("state").as_string() == "idle");
+    for (const auto& t : doc.at("tasks").as_array())
+        CHECK(t.at("state").as_string() == "idle");
     CHECK(call(port, http::verb::delete_, "/butler", token_only).result_int() == 200);
 }
 
-TEST_CASE("inside the window a randomised task is scheduled", "[emulator][http]") {
+TEST_CASE("inside the window a randomised task is scheduled", "[emulator][http]")
+{
     auto o = base_options();
     o.utc_offset = std::chrono::minutes{0};
     const auto now = std::chrono::system_clock::now();
@@ -317,7 +346,8 @@ TEST_CASE("inside the window a randomised task is scheduled", "[emulator][http]"
     CHECK(state_of(port, "DeepMediaAnalysis") == "idle");
 }
 
-TEST_CASE("a running task finishes after the task duration", "[emulator][http]") {
+TEST_CASE("a running task finishes after the task duration", "[emulator][http]")
+{
     auto o = base_options();
     o.task_duration = 150ms;
     server srv(o);
@@ -325,7 +355,8 @@ TEST_CASE("a running task finishes after the task duration", "[emulator][http]")
     boost::json::object st;
     for (int i = 0; i < 100; ++i) {
         st = task_state(srv.port(), "CleanOldBundles");
-        if (st.at("state").as_string() == "idle") break;
+        if (st.at("state").as_string() == "idle")
+            break;
         std::this_thread::sleep_for(20ms);
     }
     CHECK(st.at("state").as_string() == "idle");
@@ -338,8 +369,10 @@ TEST_CASE("a running task finishes after the task duration", "[emulator][http]")
     CHECK(again.at("lastStart").as_string() == "not_due");
 }
 
-TEST_CASE("keep-alive, and close_after closes the connection after N responses", "[emulator][http]") {
-    SECTION("keep-alive by default") {
+TEST_CASE("keep-alive, and close_after closes the connection after N responses", "[emulator][http]")
+{
+    SECTION("keep-alive by default")
+    {
         server srv(base_options());
         connection c(srv.port());
         for (int i = 0; i < 5; ++i) {
@@ -349,7 +382,8 @@ TEST_CASE("keep-alive, and close_after closes the connection after N responses",
         }
         CHECK(srv.requests_served() == 5);
     }
-    SECTION("close_after = 3") {
+    SECTION("close_after = 3")
+    {
         auto o = base_options();
         o.close_after = 3;
         server srv(o);
@@ -362,7 +396,8 @@ TEST_CASE("keep-alive, and close_after closes the connection after N responses",
         CHECK(third[http::field::connection] == "close");
         CHECK(c.closed_by_server(2000ms));
     }
-    SECTION("a client's Connection: close is honoured") {
+    SECTION("a client's Connection: close is honoured")
+    {
         server srv(base_options());
         connection c(srv.port());
         const auto res = c.request(http::verb::get, "/butler", {{"X-Plex-Token", "secret"}, {"Connection", "close"}});
@@ -371,7 +406,8 @@ TEST_CASE("keep-alive, and close_after closes the connection after N responses",
     }
 }
 
-TEST_CASE("fail_rate answers 503 reproducibly for a seed", "[emulator][http]") {
+TEST_CASE("fail_rate answers 503 reproducibly for a seed", "[emulator][http]")
+{
     auto run = [](std::uint64_t seed) {
         auto o = base_options();
         o.fail_rate = 0.3;
@@ -392,7 +428,8 @@ TEST_CASE("fail_rate answers 503 reproducibly for a seed", "[emulator][http]") {
             pattern += res.result_int() == 503 ? 'x' : '.';
         }
         // The emulator's own endpoint never fails.
-        for (int i = 0; i < 20; ++i) CHECK(c.request(http::verb::get, "/_emulator/state", token_only).result_int() == 200);
+        for (int i = 0; i < 20; ++i)
+            CHECK(c.request(http::verb::get, "/_emulator/state", token_only).result_int() == 200);
         return pattern;
     };
     const auto a = run(42);
@@ -405,7 +442,8 @@ TEST_CASE("fail_rate answers 503 reproducibly for a seed", "[emulator][http]") {
     CHECK(failures <= 90);
 }
 
-TEST_CASE("latency delays every response", "[emulator][http]") {
+TEST_CASE("latency delays every response", "[emulator][http]")
+{
     auto o = base_options();
     o.latency = 200ms;
     server srv(o);
@@ -416,7 +454,8 @@ TEST_CASE("latency delays every response", "[emulator][http]") {
     CHECK(std::chrono::steady_clock::now() - t0 >= 400ms);
 }
 
-TEST_CASE("self-signed certificates", "[emulator][tls]") {
+TEST_CASE("self-signed certificates", "[emulator][tls]")
+{
     auto check_cert = [](const std::string& name, bool expect_ip) {
         const auto pair = plexbutler::emulator::make_self_signed_certificate(name);
         CHECK(pair.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -449,7 +488,8 @@ TEST_CASE("self-signed certificates", "[emulator][tls]") {
 namespace {
 
 response https_get(std::uint16_t port, ssl::context& ctx, const std::string& verify_name, const std::string& target,
-                   const header_list& headers) {
+                   const header_list& headers)
+{
     asio::io_context ioc;
     ssl::stream<tcp::socket> stream(ioc, ctx);
     stream.set_verify_mode(ssl::verify_peer);
@@ -458,7 +498,8 @@ response https_get(std::uint16_t port, ssl::context& ctx, const std::string& ver
     stream.handshake(ssl::stream_base::client);
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, verify_name);
-    for (const auto& [k, v] : headers) req.set(k, v);
+    for (const auto& [k, v] : headers)
+        req.set(k, v);
     http::write(stream, req);
     beast::flat_buffer buf;
     response res;
@@ -468,7 +509,8 @@ response https_get(std::uint16_t port, ssl::context& ctx, const std::string& ver
 
 } // namespace
 
-TEST_CASE("HTTPS with a self-signed certificate verified against the written CA file", "[emulator][tls]") {
+TEST_CASE("HTTPS with a self-signed certificate verified against the written CA file", "[emulator][tls]")
+{
     const auto ca = temp_file("plexbutler-emulator-ca");
     auto o = base_options();
     o.tls_self_signed_name = "localhost";
@@ -512,35 +554,42 @@ TEST_CASE("HTTPS with a self-signed certificate verified against the written CA 
     std::filesystem::remove(key_file);
 }
 
-TEST_CASE("malformed requests get 400/431 or a close, and the server keeps serving", "[emulator][robustness]") {
+TEST_CASE("malformed requests get 400/431 or a close, and the server keeps serving", "[emulator][robustness]")
+{
     auto o = base_options();
     o.request_timeout = 300ms;
     server srv(o);
     const auto port = srv.port();
 
-    SECTION("garbage") {
+    SECTION("garbage")
+    {
         connection c(port);
         asio::write(c.socket(), asio::buffer(std::string("HELLO THERE\x01\x02\r\n\r\n")));
         response res;
         boost::system::error_code ec;
         beast::flat_buffer buf;
         http::read(c.socket(), buf, res, ec);
-        if (!ec) CHECK(res.result_int() == 400);
+        if (!ec)
+            CHECK(res.result_int() == 400);
         CHECK(c.closed_by_server(2000ms));
     }
-    SECTION("a 100 KiB header") {
+    SECTION("a 100 KiB header")
+    {
         connection c(port);
-        std::string req = "GET /butler HTTP/1.1\r\nHost: x\r\nX-Plex-Token: secret\r\nX-Big: " +
-                          std::string(100 * 1024, 'a') + "\r\n\r\n";
+        std::string req =
+            "GET /butler HTTP/1.1\r\nHost: x\r\nX-Plex-Token: secret\r\nX-Big: " + std::string(100 * 1024, 'a') +
+            "\r\n\r\n";
         boost::system::error_code ec;
         asio::write(c.socket(), asio::buffer(req), ec);
         response res;
         beast::flat_buffer buf;
         http::read(c.socket(), buf, res, ec);
-        if (!ec) CHECK(res.result_int() == 431);
+        if (!ec)
+            CHECK(res.result_int() == 431);
         CHECK(c.closed_by_server(3000ms));
     }
-    SECTION("a body over the limit") {
+    SECTION("a body over the limit")
+    {
         connection c(port);
         std::string req = "POST /butler HTTP/1.1\r\nHost: x\r\nX-Plex-Token: secret\r\nContent-Length: 200000\r\n\r\n";
         boost::system::error_code ec;
@@ -551,7 +600,8 @@ TEST_CASE("malformed requests get 400/431 or a close, and the server keeps servi
         REQUIRE_FALSE(ec);
         CHECK(res.result_int() == 413);
     }
-    SECTION("a slowloris client is cut off") {
+    SECTION("a slowloris client is cut off")
+    {
         connection slow(port);
         asio::write(slow.socket(), asio::buffer(std::string("GET /butler HTTP/1.1\r\nHost: x\r\n")));
         const auto t0 = std::chrono::steady_clock::now();
@@ -566,7 +616,8 @@ TEST_CASE("malformed requests get 400/431 or a close, and the server keeps servi
         CHECK(slow.closed_by_server(3000ms));
         CHECK(std::chrono::steady_clock::now() - t0 < 3000ms);
     }
-    SECTION("an idle connection that sends nothing is closed") {
+    SECTION("an idle connection that sends nothing is closed")
+    {
         connection idle(port);
         CHECK(idle.closed_by_server(3000ms));
     }
@@ -576,7 +627,8 @@ TEST_CASE("malformed requests get 400/431 or a close, and the server keeps servi
     CHECK(res.body() == srv.json_body());
 }
 
-TEST_CASE("IPv6 loopback", "[emulator][http]") {
+TEST_CASE("IPv6 loopback", "[emulator][http]")
+{
     auto o = base_options();
     o.listen_host = "::1";
     std::unique_ptr<server> srv;
@@ -591,7 +643,8 @@ TEST_CASE("IPv6 loopback", "[emulator][http]") {
     CHECK(c.request(http::verb::get, "/butler", token_json).result_int() == 200);
 }
 
-TEST_CASE("stop closes open connections and returns promptly", "[emulator][http]") {
+TEST_CASE("stop closes open connections and returns promptly", "[emulator][http]")
+{
     server srv(base_options());
     connection c(srv.port());
     REQUIRE(c.request(http::verb::get, "/butler", token_json).result_int() == 200);
@@ -607,7 +660,8 @@ TEST_CASE("stop closes open connections and returns promptly", "[emulator][http]
     CHECK(ec);
 }
 
-TEST_CASE("invalid options are rejected", "[emulator][http]") {
+TEST_CASE("invalid options are rejected", "[emulator][http]")
+{
     auto o = base_options();
     o.fail_rate = 1.5;
     CHECK_THROWS_AS(server(o), std::invalid_argument);
@@ -627,7 +681,8 @@ TEST_CASE("invalid options are rejected", "[emulator][http]") {
     CHECK_THROWS_AS(server(o), std::runtime_error);
 }
 
-TEST_CASE("several server threads", "[emulator][http]") {
+TEST_CASE("several server threads", "[emulator][http]")
+{
     auto o = base_options();
     o.threads = 3;
     server srv(o);
@@ -637,17 +692,20 @@ TEST_CASE("several server threads", "[emulator][http]") {
         clients.emplace_back([&] {
             connection c(srv.port());
             for (int j = 0; j < 50; ++j)
-                if (c.request(http::verb::get, "/butler", token_json).result_int() == 200) ++ok;
+                if (c.request(http::verb::get, "/butler", token_json).result_int() == 200)
+                    ++ok;
             c.request(http::verb::post, "/butler/BackupDatabase", token_only);
         });
-    for (auto& t : clients) t.join();
+    for (auto& t : clients)
+        t.join();
     CHECK(ok == 200);
     CHECK(srv.requests_served() == 204);
     CHECK(state_of(srv.port(), "BackupDatabase") == "running");
 }
 
 TEST_CASE("latency longer than the request timeout still answers, and idle timeouts still apply after it",
-          "[emulator][http]") {
+          "[emulator][http]")
+{
     auto o = base_options();
     o.latency = 400ms;
     o.request_timeout = 300ms;

@@ -20,7 +20,8 @@ using namespace plexbutler::emulator::detail;
 
 namespace {
 
-butler_task with_interval(std::string name, double interval) {
+butler_task with_interval(std::string name, double interval)
+{
     butler_task t;
     t.name = std::move(name);
     t.interval = interval;
@@ -32,7 +33,8 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 
 } // namespace
 
-TEST_CASE("the JSON task list is the library's encoding", "[emulator][render]") {
+TEST_CASE("the JSON task list is the library's encoding", "[emulator][render]")
+{
     const auto catalogue = plexbutler::emulator::default_catalogue();
     plexbutler::butler_task_list list;
     list.tasks = catalogue;
@@ -42,7 +44,8 @@ TEST_CASE("the JSON task list is the library's encoding", "[emulator][render]") 
           R"({"ButlerTasks":{"ButlerTask":[{"name":"A","interval":3},{"name":"B","interval":5E-1}]}})");
 }
 
-TEST_CASE("XML intervals: integers, fractions, huge values, and no number for NaN or infinity", "[emulator][render]") {
+TEST_CASE("XML intervals: integers, fractions, huge values, and no number for NaN or infinity", "[emulator][render]")
+{
     CHECK(format_interval(3) == "3");
     CHECK(format_interval(0) == "0");
     CHECK(format_interval(-0.0) == "0");
@@ -58,10 +61,11 @@ TEST_CASE("XML intervals: integers, fractions, huge values, and no number for Na
     CHECK(format_interval(-infinity).empty());
 }
 
-TEST_CASE("a server with NaN, infinite and huge intervals serves bodies a client decodes", "[emulator][render]") {
+TEST_CASE("a server with NaN, infinite and huge intervals serves bodies a client decodes", "[emulator][render]")
+{
     plexbutler::emulator::server_options o;
-    o.tasks = std::vector{with_interval("Nan", not_a_number), with_interval("Inf", infinity), with_interval("NegInf", -infinity),
-                          with_interval("Huge", 1e300), with_interval("Three", 3)};
+    o.tasks = std::vector{with_interval("Nan", not_a_number), with_interval("Inf", infinity),
+                          with_interval("NegInf", -infinity), with_interval("Huge", 1e300), with_interval("Three", 3)};
     plexbutler::emulator::server srv(o);
 
     // JSON cannot represent NaN or infinity: null, which reads back as absent.

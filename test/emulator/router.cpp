@@ -26,7 +26,8 @@ namespace {
 const router::clock::time_point noon =
     router::clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 3 / 10}} + 12h;
 
-butler_task task(std::string name, bool enabled = true) {
+butler_task task(std::string name, bool enabled = true)
+{
     butler_task t;
     t.name = std::move(name);
     t.interval = 1;
@@ -42,7 +43,8 @@ struct fixture {
 
     std::vector<std::unique_ptr<router>> routers; // a router is not movable (its mutex)
 
-    router& make(std::optional<std::string> token = "secret", double fail_rate = 0.0) {
+    router& make(std::optional<std::string> token = "secret", double fail_rate = 0.0)
+    {
         router::options ro;
         ro.token = std::move(token);
         ro.fail_rate = fail_rate;
@@ -51,14 +53,16 @@ struct fixture {
         scheduler::options so;
         so.window = {0, 0}; // empty window: every start is immediate
         so.task_duration = 60s;
-        auto& r = *routers.emplace_back(std::make_unique<router>(std::move(ro), tasks, scheduler(tasks, std::move(so))));
+        auto& r =
+            *routers.emplace_back(std::make_unique<router>(std::move(ro), tasks, scheduler(tasks, std::move(so))));
         r.set_schedule_hook([this](std::optional<router::clock::time_point> next) { hook_calls.push_back(next); });
         return r;
     }
 
     answer send(router& r, http::verb method, std::string_view target, std::string_view accept = {},
                 std::optional<std::string_view> token = "secret", bool must_close = false,
-                router::clock::time_point now = noon) {
+                router::clock::time_point now = noon)
+    {
         request_view req;
         req.method = method;
         req.target = target;
@@ -68,23 +72,27 @@ struct fixture {
     }
 };
 
-std::string body_of(const answer& a) {
+std::string body_of(const answer& a)
+{
     const auto& bytes = *a.bytes;
     const auto end_of_head = bytes.find("\r\n\r\n");
     REQUIRE(end_of_head != std::string::npos);
     return bytes.substr(end_of_head + 4);
 }
 
-bool has_header(const answer& a, std::string_view line) {
+bool has_header(const answer& a, std::string_view line)
+{
     return a.bytes->find(std::string("\r\n").append(line).append("\r\n")) != std::string::npos;
 }
 
 } // namespace
 
-TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]") {
+TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make();
-    SECTION("JSON only when asked for") {
+    SECTION("JSON only when asked for")
+    {
         const auto a = f.send(r, http::verb::get, "/butler", "application/json");
         CHECK(a.status == 200);
         CHECK(has_header(a, "Content-Type: application/json; charset=utf-8"));
@@ -93,14 +101,16 @@ TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]") {
         REQUIRE(parsed.has_value());
         CHECK(parsed->tasks == f.tasks);
     }
-    SECTION("XML by default, for */* and when XML is preferred") {
+    SECTION("XML by default, for */* and when XML is preferred")
+    {
         for (std::string_view accept : {"", "*/*", "application/xml, application/json;q=0.5", "application/json;q=0"}) {
             const auto a = f.send(r, http::verb::get, "/butler", accept);
             CHECK(has_header(a, "Content-Type: application/xml; charset=utf-8"));
             CHECK(body_of(a) == r.xml_body());
         }
     }
-    SECTION("media types compare case-insensitively, and only letters fold") {
+    SECTION("media types compare case-insensitively, and only letters fold")
+    {
         CHECK(wants_json("APPLICATION/Json", ""));
         CHECK(wants_json("", " application/json ; q=0.9"));
         // The emulator's old compare folded with `c | 0x20`, so 0x0F matched '/' and CR matched '-'.
@@ -112,7 +122,8 @@ TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]") {
     }
 }
 
-TEST_CASE("router: the token is required, in the header or the query", "[emulator][router]") {
+TEST_CASE("router: the token is required, in the header or the query", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make();
     const auto denied = f.send(r, http::verb::get, "/butler", {}, std::nullopt);
@@ -129,7 +140,8 @@ TEST_CASE("router: the token is required, in the header or the query", "[emulato
     CHECK(f.send(open, http::verb::get, "/butler", {}, std::nullopt).status == 200);
 }
 
-TEST_CASE("router: start and stop follow the Butler semantics and report the next event", "[emulator][router]") {
+TEST_CASE("router: start and stop follow the Butler semantics and report the next event", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make();
     CHECK(f.send(r, http::verb::post, "/butler/BackupDatabase").status == 200);
@@ -152,15 +164,16 @@ TEST_CASE("router: start and stop follow the Butler semantics and report the nex
     CHECK_FALSE(state.latency_applies);
     CHECK(has_header(state, "Cache-Control: no-store"));
     const auto doc = boost::json::parse(body_of(state));
-    CHECK(doc.at("now").as_int64() == std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           (noon + 61s).time_since_epoch()).count());
+    CHECK(doc.at("now").as_int64() ==
+          std::chrono::duration_cast<std::chrono::milliseconds>((noon + 61s).time_since_epoch()).count());
     for (const auto& t : doc.at("tasks").as_array()) {
         CHECK(t.at("state").as_string() == "idle");
         CHECK(t.at("completedRuns").as_int64() == (t.at("name").as_string() == "Disabled" ? 0 : 1));
     }
 }
 
-TEST_CASE("router: other methods get 405 with Allow, unknown paths 404", "[emulator][router]") {
+TEST_CASE("router: other methods get 405 with Allow, unknown paths 404", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make();
     const auto list = f.send(r, http::verb::put, "/butler");
@@ -179,7 +192,8 @@ TEST_CASE("router: other methods get 405 with Allow, unknown paths 404", "[emula
     CHECK(f.hook_calls.empty());
 }
 
-TEST_CASE("router: keep-alive and close variants, malformed requests, the served count", "[emulator][router]") {
+TEST_CASE("router: keep-alive and close variants, malformed requests, the served count", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make();
     CHECK(has_header(f.send(r, http::verb::get, "/butler", {}, "secret", false), "Connection: keep-alive"));
@@ -192,7 +206,8 @@ TEST_CASE("router: keep-alive and close variants, malformed requests, the served
     CHECK(r.requests_served() == 5);
 }
 
-TEST_CASE("router: fail_rate answers 503 to Butler requests only", "[emulator][router]") {
+TEST_CASE("router: fail_rate answers 503 to Butler requests only", "[emulator][router]")
+{
     fixture f;
     auto& r = f.make("secret", 1.0);
     const auto a = f.send(r, http::verb::get, "/butler");

@@ -13,7 +13,8 @@ using plexbutler::emulator::task_state;
 
 namespace {
 
-butler_task task(std::string name, double interval, bool randomized, bool enabled = true) {
+butler_task task(std::string name, double interval, bool randomized, bool enabled = true)
+{
     butler_task t;
     t.name = std::move(name);
     t.interval = interval;
@@ -25,7 +26,8 @@ butler_task task(std::string name, double interval, bool randomized, bool enable
 // 2026-03-10 00:00:00 UTC, a fixed day so tests do not depend on the machine's clock.
 const scheduler::time_point day0 = scheduler::time_point{std::chrono::sys_days{std::chrono::year{2026} / 3 / 10}};
 
-scheduler::time_point at(int day, int hour, int minute = 0) {
+scheduler::time_point at(int day, int hour, int minute = 0)
+{
     return day0 + std::chrono::days{day} + std::chrono::hours{hour} + std::chrono::minutes{minute};
 }
 
@@ -33,7 +35,8 @@ struct fixture {
     double random_value = 0.5;
     std::chrono::seconds offset{0};
 
-    scheduler make(std::vector<butler_task> tasks, unsigned start_minute = 2 * 60, unsigned end_minute = 5 * 60) {
+    scheduler make(std::vector<butler_task> tasks, unsigned start_minute = 2 * 60, unsigned end_minute = 5 * 60)
+    {
         scheduler::options o;
         o.window = {start_minute, end_minute};
         o.task_duration = 10min;
@@ -45,7 +48,8 @@ struct fixture {
 
 } // namespace
 
-TEST_CASE("outside the window a task starts immediately (criteria 2 and 4)", "[scheduler]") {
+TEST_CASE("outside the window a task starts immediately (criteria 2 and 4)", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Plain", 1, false), task("Random", 1, true)});
     const auto now = at(0, 12);
@@ -59,7 +63,8 @@ TEST_CASE("outside the window a task starts immediately (criteria 2 and 4)", "[s
     CHECK(st->finishes_at == now + 10min);
 }
 
-TEST_CASE("inside the window a randomised task is scheduled in the rest of the window (criterion 3)", "[scheduler]") {
+TEST_CASE("inside the window a randomised task is scheduled in the rest of the window (criterion 3)", "[scheduler]")
+{
     fixture f;
     f.random_value = 0.25;
     auto s = f.make({task("Random", 1, true), task("Plain", 1, false)});
@@ -77,7 +82,8 @@ TEST_CASE("inside the window a randomised task is scheduled in the rest of the w
     CHECK(s.status("Random")->due == now + 30min);
 }
 
-TEST_CASE("random due times stay within the window", "[scheduler]") {
+TEST_CASE("random due times stay within the window", "[scheduler]")
+{
     fixture f;
     for (double r : {0.0, 0.5, 0.999999, 1.0}) {
         f.random_value = r;
@@ -90,7 +96,8 @@ TEST_CASE("random due times stay within the window", "[scheduler]") {
     }
 }
 
-TEST_CASE("a window that wraps past midnight", "[scheduler]") {
+TEST_CASE("a window that wraps past midnight", "[scheduler]")
+{
     fixture f;
     f.random_value = 0.5;
     auto s = f.make({task("Random", 1, true)}, 23 * 60, 1 * 60); // 23:00-01:00
@@ -103,14 +110,16 @@ TEST_CASE("a window that wraps past midnight", "[scheduler]") {
     CHECK(*s.status("Random")->due == at(0, 23, 30) + 45min);
 }
 
-TEST_CASE("an empty window means always outside", "[scheduler]") {
+TEST_CASE("an empty window means always outside", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Random", 1, true)}, 3 * 60, 3 * 60);
     CHECK_FALSE(s.in_window(at(0, 3)));
     CHECK(s.start("Random", at(0, 3)) == start_outcome::started);
 }
 
-TEST_CASE("the window is in local time", "[scheduler]") {
+TEST_CASE("the window is in local time", "[scheduler]")
+{
     fixture f;
     f.offset = 2h; // UTC+2: 01:00 UTC is 03:00 local
     auto s = f.make({task("Random", 1, true)});
@@ -119,14 +128,15 @@ TEST_CASE("the window is in local time", "[scheduler]") {
     CHECK(s.start("Random", at(0, 1)) == start_outcome::scheduled);
 }
 
-TEST_CASE("a task not due on the current day is skipped (criterion 1)", "[scheduler]") {
+TEST_CASE("a task not due on the current day is skipped (criterion 1)", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Weekly", 7, false), task("Daily", 1, false)});
     REQUIRE(s.set_last_run("Weekly", at(0, 12)));
     REQUIRE(s.set_last_run("Daily", at(0, 12)));
     CHECK(s.start("Weekly", at(3, 12)) == start_outcome::not_due);
     CHECK(s.status("Weekly")->state == task_state::idle);
-    CHECK(s.start("Daily", at(0, 23)) == start_outcome::not_due); // same day
+    CHECK(s.start("Daily", at(0, 23)) == start_outcome::not_due);   // same day
     CHECK(s.start("Daily", at(1, 0, 5)) == start_outcome::started); // next calendar day
     CHECK(s.start("Weekly", at(7, 0, 1)) == start_outcome::started);
     // Calendar days are local: at UTC+3, 22:00 UTC on day 0 is already day 1 locally.
@@ -138,7 +148,8 @@ TEST_CASE("a task not due on the current day is skipped (criterion 1)", "[schedu
     CHECK_FALSE(t.set_last_run("Nope", at(0, 1)));
 }
 
-TEST_CASE("a finished run makes the task not due until its interval elapsed", "[scheduler]") {
+TEST_CASE("a finished run makes the task not due until its interval elapsed", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Every3", 3, false)});
     REQUIRE(s.start("Every3", at(0, 12)) == start_outcome::started);
@@ -151,7 +162,8 @@ TEST_CASE("a finished run makes the task not due until its interval elapsed", "[
     CHECK(s.start("Every3", at(3, 12)) == start_outcome::started);
 }
 
-TEST_CASE("disabled tasks are never started", "[scheduler]") {
+TEST_CASE("disabled tasks are never started", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Off", 1, false, false), task("On", 1, false)});
     CHECK(s.start("Off", at(0, 12)) == start_outcome::disabled);
@@ -164,7 +176,8 @@ TEST_CASE("disabled tasks are never started", "[scheduler]") {
     CHECK(s.status("On")->state == task_state::running);
 }
 
-TEST_CASE("absent catalogue fields take documented defaults", "[scheduler]") {
+TEST_CASE("absent catalogue fields take documented defaults", "[scheduler]")
+{
     fixture f;
     butler_task bare;
     bare.name = "Bare";
@@ -179,7 +192,8 @@ TEST_CASE("absent catalogue fields take documented defaults", "[scheduler]") {
     CHECK_THROWS_AS(f.make({bare}, 24 * 60, 0), std::invalid_argument);
 }
 
-TEST_CASE("start answers: running task, unknown task", "[scheduler]") {
+TEST_CASE("start answers: running task, unknown task", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("A", 1, false)});
     CHECK(s.start("A", at(0, 12)) == start_outcome::started);
@@ -188,7 +202,8 @@ TEST_CASE("start answers: running task, unknown task", "[scheduler]") {
     CHECK(s.stop("Nope", at(0, 12)) == stop_outcome::unknown_task);
 }
 
-TEST_CASE("scheduled tasks become running when due, then finish", "[scheduler]") {
+TEST_CASE("scheduled tasks become running when due, then finish", "[scheduler]")
+{
     fixture f;
     f.random_value = 0.5;
     auto s = f.make({task("R", 1, true)});
@@ -209,7 +224,8 @@ TEST_CASE("scheduled tasks become running when due, then finish", "[scheduler]")
     CHECK_FALSE(s.next_event());
 }
 
-TEST_CASE("a late advance runs start and finish in one go, at their own times", "[scheduler]") {
+TEST_CASE("a late advance runs start and finish in one go, at their own times", "[scheduler]")
+{
     fixture f;
     f.random_value = 0.0;
     auto s = f.make({task("R", 1, true)});
@@ -220,7 +236,8 @@ TEST_CASE("a late advance runs start and finish in one go, at their own times", 
     CHECK(st->last_run == at(0, 2, 10));
 }
 
-TEST_CASE("stop semantics", "[scheduler]") {
+TEST_CASE("stop semantics", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Run", 1, false), task("Sched", 1, true), task("Idle", 1, false)});
     const auto now = at(0, 3);
@@ -238,7 +255,8 @@ TEST_CASE("stop semantics", "[scheduler]") {
     CHECK(s.start("Run", now + 3min) == start_outcome::started);
 }
 
-TEST_CASE("stop all stops running tasks and clears the schedule", "[scheduler]") {
+TEST_CASE("stop all stops running tasks and clears the schedule", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Run", 1, false), task("Sched", 1, true), task("Idle", 1, false, false)});
     const auto now = at(0, 3);
@@ -247,12 +265,14 @@ TEST_CASE("stop all stops running tasks and clears the schedule", "[scheduler]")
     CHECK(r.scheduled == 1);
     CHECK(r.skipped == 1);
     CHECK(s.stop_all(now + 1min) == 2);
-    for (const auto& st : s.snapshot()) CHECK(st.state == task_state::idle);
+    for (const auto& st : s.snapshot())
+        CHECK(st.state == task_state::idle);
     CHECK_FALSE(s.next_event());
     CHECK(s.stop_all(now + 2min) == 0);
 }
 
-TEST_CASE("start all skips tasks that are not due, running or scheduled", "[scheduler]") {
+TEST_CASE("start all skips tasks that are not due, running or scheduled", "[scheduler]")
+{
     fixture f;
     auto s = f.make({task("Done", 7, false), task("Busy", 1, false), task("Fresh", 1, false)});
     REQUIRE(s.set_last_run("Done", at(0, 1)));
@@ -265,7 +285,8 @@ TEST_CASE("start all skips tasks that are not due, running or scheduled", "[sche
     CHECK(s.status("Fresh")->state == task_state::running);
 }
 
-TEST_CASE("outcomes have stable names", "[scheduler]") {
+TEST_CASE("outcomes have stable names", "[scheduler]")
+{
     using plexbutler::emulator::to_string;
     CHECK(to_string(task_state::scheduled) == "scheduled");
     CHECK(to_string(start_outcome::not_due) == "not_due");

@@ -36,14 +36,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The client's defaults, and a tight variant so the depth/size limits themselves are exercised.
     const plexbutler::json_limits limits[] = {{}, {4, 256}};
     // parse_task_list_into over a list left from another document must give the same result.
-    static const plexbutler::butler_task leftover{"Leftover", 2.5, true, false, "a title past the small-string buffer",
+    static const plexbutler::butler_task leftover{"Leftover",
+                                                  2.5,
+                                                  true,
+                                                  false,
+                                                  "a title past the small-string buffer",
                                                   "a description past the small-string buffer"};
     for (const auto& lim : limits) {
         plexbutler::butler_task_list reused;
         reused.tasks.assign(size % 4, leftover);
         reused.tasks.reserve(4);
         reused.envelope = size % 3 == 0 ? plexbutler::task_list_envelope::media_container
-                                         : plexbutler::task_list_envelope::butler_tasks;
+                                        : plexbutler::task_list_envelope::butler_tasks;
         const auto into = plexbutler::parse_task_list_into(body, reused, lim);
         if (auto list = plexbutler::parse_task_list(body, lim)) {
             if (!into || !(reused == *list) || reused.envelope != list->envelope)
@@ -55,9 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (std::size_t i = 0; i < back.tasks.size(); ++i)
                 if (!same_task(list->tasks[i], back.tasks[i]))
                     __builtin_trap();
-        } else if (list.error().code != plexbutler::error::json_decode_failed || list.error().diag.server_message.empty()) {
+        } else if (list.error().code != plexbutler::error::json_decode_failed ||
+                   list.error().diag.server_message.empty()) {
             __builtin_trap(); // every rejection is a json_decode_failed that says why
-        } else if (into || into.error().diag.server_message != list.error().diag.server_message || !reused.tasks.empty()) {
+        } else if (into || into.error().diag.server_message != list.error().diag.server_message ||
+                   !reused.tasks.empty()) {
             __builtin_trap();
         }
         if (auto errors = plexbutler::parse_plex_errors(body, lim)) {

@@ -19,8 +19,8 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>

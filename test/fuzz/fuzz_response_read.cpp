@@ -70,7 +70,8 @@ void check_failure(const failure& f)
     for (const auto& e : f.diag.plex_errors)
         if (e.message && contains(*e.message, token))
             __builtin_trap();
-    if (f.code == error::redirect_not_followed && (contains(f.diag.server_message, "?") || contains(f.diag.server_message, "#")))
+    if (f.code == error::redirect_not_followed &&
+        (contains(f.diag.server_message, "?") || contains(f.diag.server_message, "#")))
         __builtin_trap(); // a Location's query or fragment (which may carry a token) was echoed
 }
 

@@ -134,8 +134,8 @@ private:
 
     void record(std::string& out, int depth, bool plex)
     {
-        static const char* task_keys[] = {"name", "title", "enabled", "interval", "description", "scheduleRandomized",
-                                          "nam\\u0065", "other"};
+        static const char* task_keys[] = {
+            "name", "title", "enabled", "interval", "description", "scheduleRandomized", "nam\\u0065", "other"};
         static const char* error_keys[] = {"code", "message", "status", "other"};
         out += '{';
         const unsigned n = pick(7);
@@ -152,9 +152,22 @@ private:
 
     void value(std::string& out, int depth, bool plex)
     {
-        static const char* scalars[] = {"null", "true", "false", "0", "1", "2", "-1", "1.5", "1001.0", "1e300",
-                                        "18446744073709551615", "-9223372036854775808", "\"s\"", "\"\"",
-                                        "\"long string beyond the small buffer\"", "\"esc\\n\\u00e9\""};
+        static const char* scalars[] = {"null",
+                                        "true",
+                                        "false",
+                                        "0",
+                                        "1",
+                                        "2",
+                                        "-1",
+                                        "1.5",
+                                        "1001.0",
+                                        "1e300",
+                                        "18446744073709551615",
+                                        "-9223372036854775808",
+                                        "\"s\"",
+                                        "\"\"",
+                                        "\"long string beyond the small buffer\"",
+                                        "\"esc\\n\\u00e9\""};
         const unsigned k = depth < 6 ? pick(20) : 0;
         if (k == 18) {
             out += '[';
@@ -233,7 +246,11 @@ TEST_CASE("decoding into a reused list matches a fresh decode on generated docum
 {
     generator gen(20261129);
     // Leftovers: every field set (so each must be overwritten or forgotten), 0 to 3 records.
-    const butler_task full{"LeftoverName", 9.5, true, false, "A leftover title longer than the small-string buffer",
+    const butler_task full{"LeftoverName",
+                           9.5,
+                           true,
+                           false,
+                           "A leftover title longer than the small-string buffer",
                            "A leftover description, also longer than the small-string buffer"};
     butler_task_list reused;
     std::size_t decoded = 0, reused_records = 0;

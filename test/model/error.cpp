@@ -47,8 +47,8 @@ TEST_CASE("the category has a name and a distinct message for every value", "[er
     SECTION("a short buffer truncates and terminates")
     {
         char buffer[8];
-        CHECK(std::string(butler_category().message(static_cast<int>(error::connection_closed), buffer, sizeof buffer)) ==
-              "connect");
+        CHECK(std::string(butler_category().message(static_cast<int>(error::connection_closed), buffer,
+                                                    sizeof buffer)) == "connect");
     }
 }
 
@@ -67,10 +67,7 @@ TEST_CASE("the enum converts to error_code", "[error]")
 TEST_CASE("diagnostics::describe formats one line", "[error]")
 {
     diagnostics d;
-    SECTION("code only")
-    {
-        CHECK(d.describe(error::timeout) == "timeout");
-    }
+    SECTION("code only") { CHECK(d.describe(error::timeout) == "timeout"); }
     SECTION("all parts in order")
     {
         d.server_message = "after 2000 ms waiting for response from 127.0.0.1:32400";

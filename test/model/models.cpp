@@ -97,7 +97,8 @@ TEST_CASE("the 20-task fixture decodes into value types", "[models]")
         const butler_task* blur = list.find("GenerateBlurHashes");
         REQUIRE(blur != nullptr);
         CHECK(blur->description ==
-              "Compute placeholder blur hashes for posters, e.g. for \xC2\xAB" "Am\xC3\xA9lie\xC2\xBB and "
+              "Compute placeholder blur hashes for posters, e.g. for \xC2\xAB"
+              "Am\xC3\xA9lie\xC2\xBB and "
               "\xE3\x80\x8C\xE5\x8D\x83\xE3\x81\xA8\xE5\x8D\x83\xE5\xB0\x8B\xE3\x81\xAE\xE7\xA5\x9E\xE9\x9A\xA0"
               "\xE3\x81\x97\xE3\x80\x8D \xF0\x9F\x8E\xAC");
     }
@@ -109,10 +110,7 @@ TEST_CASE("the 20-task fixture decodes into value types", "[models]")
             CHECK(task_name{*task.name}.is_documented());
         }
     }
-    SECTION("find returns nullptr for a missing name")
-    {
-        CHECK(list.find("NoSuchTask") == nullptr);
-    }
+    SECTION("find returns nullptr for a missing name") { CHECK(list.find("NoSuchTask") == nullptr); }
 }
 
 TEST_CASE("parse_task_list_into reuses the list's storage and forgets what the new body lacks", "[models]")
@@ -189,7 +187,8 @@ TEST_CASE("empty and alternative envelopes", "[models]")
     }
     SECTION("ButlerTasks wins when both envelopes are present")
     {
-        auto r = parse_task_list(R"({"MediaContainer":{"ButlerTask":[{"name":"A"}]},"ButlerTasks":{"ButlerTask":[{"name":"B"}]}})");
+        auto r = parse_task_list(
+            R"({"MediaContainer":{"ButlerTask":[{"name":"A"}]},"ButlerTasks":{"ButlerTask":[{"name":"B"}]}})");
         REQUIRE(r.has_value());
         CHECK(r->envelope == task_list_envelope::butler_tasks);
         REQUIRE(r->tasks.size() == 1);
@@ -241,7 +240,8 @@ TEST_CASE("wrong shapes name the field path", "[models]")
         CHECK(decode_error_of(R"({"MediaContainer":1})") == "MediaContainer: expected object");
         CHECK(decode_error_of(R"({"ButlerTasks":{"ButlerTask":[{},{},"BackupDatabase"]}})") ==
               "ButlerTasks.ButlerTask[2]: expected object");
-        CHECK(decode_error_of(R"({"ButlerTasks":{"ButlerTask":[null]}})") == "ButlerTasks.ButlerTask[0]: expected object");
+        CHECK(decode_error_of(R"({"ButlerTasks":{"ButlerTask":[null]}})") ==
+              "ButlerTasks.ButlerTask[0]: expected object");
         CHECK(decode_error_of(R"({"MediaContainer":{"ButlerTask":[{"name":"A"},{"enabled":"no"}]}})") ==
               "MediaContainer.ButlerTask[1].enabled: expected boolean (true, false, 0 or 1)");
     }
@@ -284,7 +284,8 @@ TEST_CASE("lenient parts of the decoder", "[models]")
     }
     SECTION("unknown fields are ignored, whatever their type")
     {
-        auto r = parse_task_list(one_task(R"({"name":"A","lastRun":1700000000,"extra":{"x":[1,2,{"y":null}]},"Name":5})"));
+        auto r =
+            parse_task_list(one_task(R"({"name":"A","lastRun":1700000000,"extra":{"x":[1,2,{"y":null}]},"Name":5})"));
         REQUIRE(r.has_value());
         CHECK(r->tasks[0].name == "A");
         CHECK_FALSE(r->tasks[0].interval.has_value());
@@ -298,8 +299,9 @@ TEST_CASE("lenient parts of the decoder", "[models]")
     }
     SECTION("any JSON number is an interval")
     {
-        auto r = parse_task_list(R"({"ButlerTasks":{"ButlerTask":[{"interval":7},{"interval":1.5},)"
-                                 R"({"interval":18446744073709551615},{"interval":-2},{"interval":2.5e1},{"interval":0}]}})");
+        auto r = parse_task_list(
+            R"({"ButlerTasks":{"ButlerTask":[{"interval":7},{"interval":1.5},)"
+            R"({"interval":18446744073709551615},{"interval":-2},{"interval":2.5e1},{"interval":0}]}})");
         REQUIRE(r.has_value());
         REQUIRE(r->tasks.size() == 6);
         CHECK(r->tasks[0].interval == 7.0);
@@ -327,10 +329,14 @@ TEST_CASE("invalid JSON is reported with its byte offset", "[models]")
     CHECK(decode_error_of(read_fixture("bad_truncated.json")) == "invalid JSON at byte 68: incomplete JSON");
     CHECK(decode_error_of("") == "invalid JSON at byte 0: incomplete JSON");
     CHECK(decode_error_of(R"({"ButlerTasks":{},})") == "invalid JSON at byte 18: syntax error");
-    CHECK(decode_error_of(R"({"ButlerTasks":{}} x)") == "invalid JSON at byte 19: unexpected data after the JSON value");
-    CHECK(decode_error_of(R"({"ButlerTasks":{}}{})") == "invalid JSON at byte 18: unexpected data after the JSON value");
+    CHECK(decode_error_of(R"({"ButlerTasks":{}} x)") ==
+          "invalid JSON at byte 19: unexpected data after the JSON value");
+    CHECK(decode_error_of(R"({"ButlerTasks":{}}{})") ==
+          "invalid JSON at byte 18: unexpected data after the JSON value");
     // Invalid UTF-8 is rejected by the parser, not passed on.
-    CHECK(decode_error_of("{\"ButlerTasks\":{\"ButlerTask\":[{\"name\":\"\xFF\"}]}}").rfind("invalid JSON at byte ", 0) == 0);
+    CHECK(
+        decode_error_of("{\"ButlerTasks\":{\"ButlerTask\":[{\"name\":\"\xFF\"}]}}").rfind("invalid JSON at byte ", 0) ==
+        0);
     // Comments and trailing commas are not JSON.
     CHECK(decode_error_of("{\"ButlerTasks\":{}} // c").rfind("invalid JSON at byte 19", 0) == 0);
     CHECK(decode_error_of(R"({"ButlerTasks":{"ButlerTask":[{},]}})").rfind("invalid JSON at byte 33", 0) == 0);
@@ -382,7 +388,9 @@ TEST_CASE("JSON limits: depth and size", "[models]")
         std::string body = R"({"ButlerTasks":{"ButlerTask":[)";
         for (int i = 0; i < 500; ++i) {
             body += (i ? "," : "");
-            body += R"({"name":"Task)" + std::to_string(i) + R"(","interval":1.5,"enabled":true,"title":"A title long enough to allocate","description":"A description that is long enough to be allocated"})";
+            body +=
+                R"({"name":"Task)" + std::to_string(i) +
+                R"(","interval":1.5,"enabled":true,"title":"A title long enough to allocate","description":"A description that is long enough to be allocated"})";
         }
         body += "]}}";
         auto r = parse_task_list(body);

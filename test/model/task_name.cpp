@@ -59,8 +59,10 @@ TEST_CASE("invalid task names name the offending byte and position", "[task_name
               R"(invalid task name "Foo/Bar": '/' at position 3 is not allowed in a path segment)");
         CHECK(problem_of("Backup?x=1") ==
               R"(invalid task name "Backup?x=1": '?' at position 6 is not allowed in a path segment)");
-        CHECK(problem_of("#frag") == R"(invalid task name "#frag": '#' at position 0 is not allowed in a path segment)");
-        CHECK(problem_of("a%2Fb") == R"(invalid task name "a%2Fb": '%' at position 1 is not allowed in a path segment)");
+        CHECK(problem_of("#frag") ==
+              R"(invalid task name "#frag": '#' at position 0 is not allowed in a path segment)");
+        CHECK(problem_of("a%2Fb") ==
+              R"(invalid task name "a%2Fb": '%' at position 1 is not allowed in a path segment)");
         CHECK(problem_of("a b") == R"(invalid task name "a b": ' ' at position 1 is not allowed in a path segment)");
     }
     SECTION("every other forbidden printable byte")
@@ -72,8 +74,10 @@ TEST_CASE("invalid task names name the offending byte and position", "[task_name
                   std::string::npos);
         }
         // Quotes and backslashes are escaped in the quoted name.
-        CHECK(problem_of("a\"b") == R"(invalid task name "a\x22b": '"' at position 1 is not allowed in a path segment)");
-        CHECK(problem_of("a\\b") == R"(invalid task name "a\x5cb": '\' at position 1 is not allowed in a path segment)");
+        CHECK(problem_of("a\"b") ==
+              R"(invalid task name "a\x22b": '"' at position 1 is not allowed in a path segment)");
+        CHECK(problem_of("a\\b") ==
+              R"(invalid task name "a\x5cb": '\' at position 1 is not allowed in a path segment)");
     }
     SECTION("control characters, including CR/LF and NUL")
     {
@@ -92,8 +96,8 @@ TEST_CASE("invalid task names name the offending byte and position", "[task_name
     {
         CHECK(problem_of("") == R"(invalid task name "": a task name must not be empty)");
         const std::string too_long(129, 'y');
-        CHECK(problem_of(too_long) == "invalid task name \"" + std::string(64, 'y') +
-                                          "\"...: 129 bytes, longer than the limit of 128");
+        CHECK(problem_of(too_long) ==
+              "invalid task name \"" + std::string(64, 'y') + "\"...: 129 bytes, longer than the limit of 128");
     }
     SECTION("dot-segments")
     {
@@ -143,15 +147,31 @@ TEST_CASE("documented task names", "[task_name]")
     CHECK(std::is_sorted(names.begin(), names.end()));
     CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
 
-    const std::set<std::string_view> constants = {
-        tasks::backup_database, tasks::clean_old_bundles, tasks::clean_old_cache_files, tasks::deep_media_analysis,
-        tasks::generate_chapter_thumbs, tasks::generate_media_index_files, tasks::optimize_database,
-        tasks::refresh_libraries, tasks::refresh_local_media, tasks::refresh_periodic_metadata,
-        tasks::upgrade_media_analysis, tasks::build_gracenote_collections, tasks::check_for_updates,
-        tasks::generate_auto_tags, tasks::automatic_updates, tasks::butler_task_generate_ad_markers,
-        tasks::butler_task_generate_credits_markers, tasks::butler_task_generate_intro_markers,
-        tasks::butler_task_generate_voice_activity, tasks::garbage_collect_blobs, tasks::garbage_collect_library_media,
-        tasks::generate_blur_hashes, tasks::loudness_analysis, tasks::music_analysis, tasks::refresh_epg_guides};
+    const std::set<std::string_view> constants = {tasks::backup_database,
+                                                  tasks::clean_old_bundles,
+                                                  tasks::clean_old_cache_files,
+                                                  tasks::deep_media_analysis,
+                                                  tasks::generate_chapter_thumbs,
+                                                  tasks::generate_media_index_files,
+                                                  tasks::optimize_database,
+                                                  tasks::refresh_libraries,
+                                                  tasks::refresh_local_media,
+                                                  tasks::refresh_periodic_metadata,
+                                                  tasks::upgrade_media_analysis,
+                                                  tasks::build_gracenote_collections,
+                                                  tasks::check_for_updates,
+                                                  tasks::generate_auto_tags,
+                                                  tasks::automatic_updates,
+                                                  tasks::butler_task_generate_ad_markers,
+                                                  tasks::butler_task_generate_credits_markers,
+                                                  tasks::butler_task_generate_intro_markers,
+                                                  tasks::butler_task_generate_voice_activity,
+                                                  tasks::garbage_collect_blobs,
+                                                  tasks::garbage_collect_library_media,
+                                                  tasks::generate_blur_hashes,
+                                                  tasks::loudness_analysis,
+                                                  tasks::music_analysis,
+                                                  tasks::refresh_epg_guides};
     CHECK(constants.size() == 25);
     CHECK(std::set<std::string_view>(names.begin(), names.end()) == constants);
 

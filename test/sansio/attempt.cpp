@@ -92,10 +92,7 @@ TEST_CASE("attempt: a pooled connection is checked for unsolicited bytes before 
     auto a = fsm.on_checkout({}, false, false, t0);
     CHECK(a.step == attempt_step::check_idle);
     CHECK(fsm.reused());
-    SECTION("quiet: exchange on it")
-    {
-        CHECK(fsm.on_idle_check(false, t0).step == attempt_step::exchange);
-    }
+    SECTION("quiet: exchange on it") { CHECK(fsm.on_idle_check(false, t0).step == attempt_step::exchange); }
     SECTION("bytes waiting: close it and check out again, in the same attempt")
     {
         a = fsm.on_idle_check(true, t0);
@@ -313,10 +310,7 @@ TEST_CASE("attempt: cancellation or shutdown during the backoff ends the operati
         CHECK(a.end == attempt_end::backoff_cancelled);
         CHECK(a.release == slot_release::none);
     }
-    SECTION("shut down")
-    {
-        CHECK(fsm.on_backoff(false, true, t0).end == attempt_end::shut_down);
-    }
+    SECTION("shut down") { CHECK(fsm.on_backoff(false, true, t0).end == attempt_end::shut_down); }
     CHECK(fsm.attempts() == 1);
 }
 
@@ -324,11 +318,11 @@ TEST_CASE("attempt: the jitter comes from the injected source", "[attempt][retry
 {
     auto p = retries(2);
     p.jitter = 0.5;
-    attempt_fsm low(p, 0ms, [] () noexcept { return 0.0; });
+    attempt_fsm low(p, 0ms, []() noexcept { return 0.0; });
     low.start(t0);
     low.on_checkout({}, true, false, t0);
     CHECK(low.on_connect(error::connect_failed, t0).delay == 50ms);
-    attempt_fsm high(p, 0ms, [] () noexcept { return 0.999999; });
+    attempt_fsm high(p, 0ms, []() noexcept { return 0.999999; });
     high.start(t0);
     high.on_checkout({}, true, false, t0);
     CHECK(high.on_connect(error::connect_failed, t0).delay == 150ms);

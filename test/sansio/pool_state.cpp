@@ -161,7 +161,10 @@ TEST_CASE("pool_state counts stay consistent over a random event sequence", "[po
     std::uint64_t next_waiter = 1;
     std::vector<std::uint64_t> queued;
     unsigned seed = 12345;
-    auto rnd = [&seed] { seed = seed * 1103515245u + 12345u; return (seed >> 16) & 0x7fff; };
+    auto rnd = [&seed] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
     auto now = t0;
     for (int i = 0; i < 5000; ++i) {
         now += std::chrono::milliseconds(rnd() % 100);

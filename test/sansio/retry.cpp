@@ -76,8 +76,8 @@ TEST_CASE("retry stops at max_attempts and max_elapsed", "[retry]")
     attempt_result r{make_error_code(error::server_error), 503, {}};
     CHECK(decide_retry(p, 4, 0ms, r, 0.5).retry);
     CHECK_FALSE(decide_retry(p, 5, 0ms, r, 0.5).retry);
-    CHECK(decide_retry(p, 1, 9900ms, r, 0.5).retry);        // 9900 + 100 <= 10000
-    CHECK_FALSE(decide_retry(p, 1, 9901ms, r, 0.5).retry);  // would start after max_elapsed
+    CHECK(decide_retry(p, 1, 9900ms, r, 0.5).retry);       // 9900 + 100 <= 10000
+    CHECK_FALSE(decide_retry(p, 1, 9901ms, r, 0.5).retry); // would start after max_elapsed
 }
 
 TEST_CASE("retry honours Retry-After capped by max_interval", "[retry]")

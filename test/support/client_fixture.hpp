@@ -34,7 +34,8 @@ inline std::string tasks_ok() { return http_response(200, sample_tasks_json); }
 
 /// @brief Runs `a` on `ctx` until it completes (at most `limit`), rethrowing its exception.
 template <class T>
-T run_on(boost::asio::io_context& ctx, boost::asio::awaitable<T> a, std::chrono::seconds limit = std::chrono::seconds{30})
+T run_on(boost::asio::io_context& ctx, boost::asio::awaitable<T> a,
+         std::chrono::seconds limit = std::chrono::seconds{30})
 {
     std::optional<T> out;
     std::exception_ptr error;
@@ -60,10 +61,13 @@ T run_on(boost::asio::io_context& ctx, boost::asio::awaitable<T> a, std::chrono:
 inline void run_void(boost::asio::io_context& ctx, boost::asio::awaitable<void> a,
                      std::chrono::seconds limit = std::chrono::seconds{30})
 {
-    run_on(ctx, [](boost::asio::awaitable<void> inner) -> boost::asio::awaitable<int> {
-        co_await std::move(inner);
-        co_return 0;
-    }(std::move(a)), limit);
+    run_on(
+        ctx,
+        [](boost::asio::awaitable<void> inner) -> boost::asio::awaitable<int> {
+            co_await std::move(inner);
+            co_return 0;
+        }(std::move(a)),
+        limit);
 }
 
 /// @brief Sleeps inside a coroutine.

@@ -20,7 +20,7 @@ namespace plexbutler::test {
 struct emulator_process {
     explicit emulator_process(std::vector<std::string> extra = {})
     {
-        std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--token", token, "--quiet", "--window",
+        std::vector<std::string> args = {"--listen",    "127.0.0.1:0",        "--token", token, "--quiet", "--window",
                                          "00:00-00:00", "--task-duration-ms", "60000"};
         args.insert(args.end(), extra.begin(), extra.end());
         proc = std::make_unique<child_process>(PLEXBUTLER_BINARY_DIR "/bin/plexbutler-emulator", args);

@@ -55,22 +55,23 @@ client memory_server::make_client(client_options opts)
         opts.server_url = "http://butler.test:32400";
     if (opts.token.empty())
         opts.token = "memory-token";
-    return make_memory_client(ctx_, std::move(opts), [&ctx = ctx_, s = s_](memory_stream& c) -> boost::system::error_code {
-        if (s->refused > 0) {
-            --s->refused;
-            return asio::error::connection_refused;
-        }
-        ++s->accepted;
-        script sc = s->fallback;
-        if (!s->queue.empty()) {
-            sc = std::move(s->queue.front());
-            s->queue.pop_front();
-        }
-        auto peer = std::make_shared<boost::beast::test::stream>(ctx);
-        c.raw().connect(*peer);
-        asio::co_spawn(ctx, serve(std::move(peer), std::move(sc), s), asio::detached);
-        return {};
-    });
+    return make_memory_client(ctx_, std::move(opts),
+                              [&ctx = ctx_, s = s_](memory_stream& c) -> boost::system::error_code {
+                                  if (s->refused > 0) {
+                                      --s->refused;
+                                      return asio::error::connection_refused;
+                                  }
+                                  ++s->accepted;
+                                  script sc = s->fallback;
+                                  if (!s->queue.empty()) {
+                                      sc = std::move(s->queue.front());
+                                      s->queue.pop_front();
+                                  }
+                                  auto peer = std::make_shared<boost::beast::test::stream>(ctx);
+                                  c.raw().connect(*peer);
+                                  asio::co_spawn(ctx, serve(std::move(peer), std::move(sc), s), asio::detached);
+                                  return {};
+                              });
 }
 
 void drain(asio::io_context& ctx)

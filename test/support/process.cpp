@@ -3,12 +3,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <string_view>
 #include <fcntl.h>
 #include <poll.h>
 #include <random>
 #include <spawn.h>
 #include <stdexcept>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,10 +28,7 @@ void close_fd(int& fd)
     }
 }
 
-std::string errno_text(const char* what, int err)
-{
-    return std::string(what) + ": " + std::strerror(err);
-}
+std::string errno_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
 // The parent's environment with `opts` applied, as "NAME=value" strings.
 std::vector<std::string> child_environment(const process_options& opts)

@@ -78,10 +78,10 @@ private:
 
 /// @brief The result of `run_process`.
 struct process_result {
-    int exit_code = -1;                 ///< As returned by `child_process::wait`.
-    std::string out;                    ///< All of stdout.
-    std::string err;                    ///< All of stderr.
-    bool timed_out = false;             ///< True when the child was killed after the timeout.
+    int exit_code = -1;                  ///< As returned by `child_process::wait`.
+    std::string out;                     ///< All of stdout.
+    std::string err;                     ///< All of stderr.
+    bool timed_out = false;              ///< True when the child was killed after the timeout.
     std::chrono::milliseconds elapsed{}; ///< Wall time from spawn to exit.
 };
 

@@ -66,7 +66,10 @@ std::string http_response(unsigned status, std::string_view body, std::string_vi
                           std::string_view extra_headers, std::string_view reason)
 {
     std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
-    r += reason.empty() ? (status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error")
+    r += reason.empty() ? (status < 300   ? "OK"
+                           : status < 400 ? "Redirect"
+                           : status < 500 ? "Client Error"
+                                          : "Server Error")
                         : std::string(reason);
     r += "\r\n";
     if (!content_type.empty())
@@ -126,7 +129,9 @@ struct scripted_server::impl : std::enable_shared_from_this<impl> {
     {
         asio::steady_timer timer(ctx);
         // Named, not temporaries of the co_await expression: g++ 12 copies those into the frame bytewise.
-        std::function<void(std::string)> record = [this](std::string r) { this->record(std::move(r)); }; // impl owns the io_context running this
+        std::function<void(std::string)> record = [this](std::string r) {
+            this->record(std::move(r));
+        }; // impl owns the io_context running this
         auto close = [](tcp::socket& s, bool abortive) {
             error_code ec;
             if (abortive)

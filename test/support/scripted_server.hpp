@@ -32,10 +32,10 @@ struct script_step {
         hang,         ///< Read and discard until the peer closes (or the server stops); never answer.
         repeat,       ///< Restart the script from its first step (keep-alive serving).
     };
-    kind what = kind::send;                ///< The action.
-    std::string bytes;                     ///< Data for `send` and `drip`.
-    std::chrono::milliseconds delay{0};    ///< Delay for `drip` and `pause`.
-    std::size_t chunk = 1;                 ///< Piece size for `drip`.
+    kind what = kind::send;             ///< The action.
+    std::string bytes;                  ///< Data for `send` and `drip`.
+    std::chrono::milliseconds delay{0}; ///< Delay for `drip` and `pause`.
+    std::size_t chunk = 1;              ///< Piece size for `drip`.
 };
 
 /// @brief The script one connection plays, built fluently:
@@ -69,8 +69,9 @@ private:
 
 /// @brief Builds response bytes: status line, `Content-Type` (omitted when empty),
 /// `Content-Length`, `extra_headers` (each ending in CRLF), blank line, body.
-std::string http_response(unsigned status, std::string_view body = {}, std::string_view content_type = "application/json",
-                          std::string_view extra_headers = {}, std::string_view reason = {});
+std::string http_response(unsigned status, std::string_view body = {},
+                          std::string_view content_type = "application/json", std::string_view extra_headers = {},
+                          std::string_view reason = {});
 
 /// @brief A test server on a loopback address (ephemeral port) running on its own thread.
 ///

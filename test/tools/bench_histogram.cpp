@@ -4,11 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <thread>
 #include <vector>
-#include <algorithm>
 
 using plexbutler::bench::latency_histogram;
 

@@ -54,8 +54,8 @@ TEST_CASE("plexbutler-bench prints one consistent JSON line for list, --refresh 
     };
     for (const auto& rc : {run_case{{}, "list", false}, run_case{{"--refresh"}, "list", true},
                            run_case{{"--op", "mixed", "--refresh"}, "mixed", true}}) {
-        std::vector<std::string> args{"--server", e.url, "--token", e.token, "--concurrency", "8",
-                                      "--connections", "4", "--duration-s", "0.5", "--warmup-s", "0.2"};
+        std::vector<std::string> args{"--server",      e.url, "--token",      e.token, "--concurrency", "8",
+                                      "--connections", "4",   "--duration-s", "0.5",   "--warmup-s",    "0.2"};
         args.insert(args.end(), rc.extra.begin(), rc.extra.end());
         auto r = run_process(bench_exe, args, {}, 60s);
         INFO("stdout: " << r.out << "\nstderr: " << r.err);
@@ -88,9 +88,9 @@ TEST_CASE("plexbutler-bench counts failures and never prints the token", "[bench
 {
     emulator e;
     const std::string wrong = random_hex(32);
-    auto r = run_process(bench_exe,
-                         {"--server", e.url, "--token", wrong, "--concurrency", "2", "--duration-s", "0.3", "--warmup-s", "0"},
-                         {}, 60s);
+    auto r = run_process(
+        bench_exe,
+        {"--server", e.url, "--token", wrong, "--concurrency", "2", "--duration-s", "0.3", "--warmup-s", "0"}, {}, 60s);
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     CHECK(r.exit_code == 1); // nothing succeeded
     const auto o = report_of(r);
@@ -105,8 +105,8 @@ TEST_CASE("plexbutler-bench counts failures and never prints the token", "[bench
 TEST_CASE("plexbutler-bench rejects bad flags with exit status 2", "[bench]")
 {
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--concurrency", "4"},                                     // no --server
-             {"--server", "http://127.0.0.1:1", "--concurrency", "0"},   // C < 1
+             {"--concurrency", "4"},                                   // no --server
+             {"--server", "http://127.0.0.1:1", "--concurrency", "0"}, // C < 1
              {"--server", "http://127.0.0.1:1", "--concurrency", "4", "--op", "watch"},
              {"--server", "http://127.0.0.1:1", "--concurrency", "4", "--bogus", "1"}}) {
         auto r = run_process(bench_exe, args, {}, 30s);

@@ -47,10 +47,7 @@ process_result run_cli(const emulator& e, std::vector<std::string> args)
     return run_cli(all);
 }
 
-std::size_t line_count(const std::string& s)
-{
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+std::size_t line_count(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // A failure is reported as exactly one "error: ..." line on stderr and nothing on stdout.
 void check_one_error_line(const process_result& r, const std::string& must_contain = {})
@@ -90,14 +87,15 @@ private:
                 return;
             auto sock = std::make_shared<asio::ip::tcp::socket>(std::move(s));
             auto buf = std::make_shared<asio::streambuf>();
-            asio::async_read_until(*sock, *buf, "\r\n\r\n", [this, sock, buf](boost::system::error_code e, std::size_t) {
-                if (e)
-                    return;
-                asio::async_write(*sock, asio::buffer(response_), [sock](boost::system::error_code, std::size_t) {
-                    boost::system::error_code ignored;
-                    sock->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+            asio::async_read_until(
+                *sock, *buf, "\r\n\r\n", [this, sock, buf](boost::system::error_code e, std::size_t) {
+                    if (e)
+                        return;
+                    asio::async_write(*sock, asio::buffer(response_), [sock](boost::system::error_code, std::size_t) {
+                        boost::system::error_code ignored;
+                        sock->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                    });
                 });
-            });
             accept();
         });
     }
@@ -110,8 +108,8 @@ private:
 
 std::string http_response(const std::string& status, const std::string& content_type, const std::string& body)
 {
-    return "HTTP/1.1 " + status + "\r\nContent-Type: " + content_type + "\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    return "HTTP/1.1 " + status + "\r\nContent-Type: " + content_type +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 } // namespace
@@ -268,7 +266,8 @@ TEST_CASE("exit code 6: invalid JSON, wrong content type, redirect", "[cli][exit
     }
     SECTION("a redirect is not followed")
     {
-        raw_server s("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        raw_server s(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         auto r = run_cli({"--server", s.url(), "start-all"});
         CHECK(r.exit_code == 6);
         check_one_error_line(r);
@@ -285,8 +284,12 @@ TEST_CASE("exit code 1: server error", "[cli][exit]")
 
 TEST_CASE("exit code 2: usage errors", "[cli][exit]")
 {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {}, {"frobnicate"}, {"start"}, {"--timeout-ms", "abc", "list"}, {"--bogus", "list"}, {"stop-all", "--json"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{{},
+                                                                  {"frobnicate"},
+                                                                  {"start"},
+                                                                  {"--timeout-ms", "abc", "list"},
+                                                                  {"--bogus", "list"},
+                                                                  {"stop-all", "--json"}}) {
         auto r = run_cli(args);
         INFO("args: " << args.size());
         CHECK(r.exit_code == 2);
@@ -303,7 +306,8 @@ TEST_CASE("exit code 2: usage errors", "[cli][exit]")
 
 TEST_CASE("a hostile server cannot drive the terminal", "[cli]")
 {
-    std::string body = R"({"ButlerTasks":{"ButlerTask":[{"name":"Evil\u001b[2J","title":"Caf\u00e9 \u001b]0;pwned\u0007 \u009b31m","enabled":true,"interval":1,"scheduleRandomized":false}]}})";
+    std::string body =
+        R"({"ButlerTasks":{"ButlerTask":[{"name":"Evil\u001b[2J","title":"Caf\u00e9 \u001b]0;pwned\u0007 \u009b31m","enabled":true,"interval":1,"scheduleRandomized":false}]}})";
     raw_server s(http_response("200 OK", "application/json", body));
     auto table = run_cli({"--server", s.url(), "list"});
     REQUIRE(table.exit_code == 0);
@@ -376,7 +380,8 @@ TEST_CASE("PLEX_SERVER_URL and PLEX_TOKEN are used, options override them", "[cl
     auto r = run_cli({"list"}, {{"PLEX_SERVER_URL", e.url}, {"PLEX_TOKEN", e.token}});
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("BackupDatabase") != std::string::npos);
-    auto overridden = run_cli({"--token", "not-the-token", "list"}, {{"PLEX_SERVER_URL", e.url}, {"PLEX_TOKEN", e.token}});
+    auto overridden =
+        run_cli({"--token", "not-the-token", "list"}, {{"PLEX_SERVER_URL", e.url}, {"PLEX_TOKEN", e.token}});
     CHECK(overridden.exit_code == 4);
 }
 

@@ -59,9 +59,8 @@ TEST_CASE("parse_args: defaults and commands", "[cli][args]")
 
 TEST_CASE("parse_args: global options, both spellings, anywhere", "[cli][args]")
 {
-    auto inv = parse_args({"--server", "https://plex.example:32400", "--token=abc", "--client-id", "me",
-                           "--timeout-ms", "2500", "--retries=3", "--ca-file", "ca.pem", "--insecure", "--verbose",
-                           "list"},
+    auto inv = parse_args({"--server", "https://plex.example:32400", "--token=abc", "--client-id", "me", "--timeout-ms",
+                           "2500", "--retries=3", "--ca-file", "ca.pem", "--insecure", "--verbose", "list"},
                           no_env());
     CHECK(inv.server_url == "https://plex.example:32400");
     CHECK(inv.token == "abc");
@@ -114,8 +113,7 @@ TEST_CASE("parse_args: a misspelt option never echoes its value", "[cli][args]")
     try {
         parse_args({"--tokn=s3cret-value", "list"}, no_env());
         FAIL("expected a usage error");
-    }
-    catch (const usage_error& e) {
+    } catch (const usage_error& e) {
         std::string msg = e.what();
         CHECK(msg.find("--tokn") != std::string::npos);
         CHECK(msg.find("s3cret") == std::string::npos);
@@ -127,8 +125,7 @@ TEST_CASE("parse_args: user words in errors are escaped", "[cli][args]")
     try {
         parse_args({"li\x1b[2Jst"}, no_env());
         FAIL("expected a usage error");
-    }
-    catch (const usage_error& e) {
+    } catch (const usage_error& e) {
         std::string msg = e.what();
         CHECK(msg.find('\x1b') == std::string::npos);
         CHECK(msg.find("\\x1b") != std::string::npos);
@@ -148,8 +145,8 @@ TEST_CASE("exit codes: each failure kind maps to its documented code", "[cli][ex
         CHECK(exit_code_for(e) == 6);
     for (auto e : {error::invalid_task_name, error::invalid_header_value, error::invalid_server_url})
         CHECK(exit_code_for(e) == 2);
-    for (auto e : {error::server_error, error::bad_request, error::cancelled, error::too_many_waiters,
-                   error::client_shut_down})
+    for (auto e :
+         {error::server_error, error::bad_request, error::cancelled, error::too_many_waiters, error::client_shut_down})
         CHECK(exit_code_for(e) == 1);
     CHECK(exit_code_for(make_error_code(std::errc::io_error)) == 1);
     // Every code of the enum is mapped to one of the documented codes.
@@ -196,23 +193,25 @@ TEST_CASE("escape_for_terminal: controls are escaped, UTF-8 passes", "[cli][form
     CHECK(escape_for_terminal(std::string("nul\0x", 5)) == "nul\\x00x");
     CHECK(escape_for_terminal("del\x7f") == "del\\x7f");
     // C1 controls U+0080..U+009F, e.g. CSI U+009B.
-    CHECK(escape_for_terminal("\xc2\x9b" "2J") == "\\xc2\\x9b2J");
+    CHECK(escape_for_terminal("\xc2\x9b"
+                              "2J") == "\\xc2\\x9b2J");
     CHECK(escape_for_terminal("\xc2\x80\xc2\x9f") == "\\xc2\\x80\\xc2\\x9f");
     // U+00A0 and beyond are printable.
     CHECK(escape_for_terminal("\xc2\xa0") == "\xc2\xa0");
-    CHECK(escape_for_terminal("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac") == "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac");
+    CHECK(escape_for_terminal("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac") ==
+          "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac");
     CHECK(escape_for_terminal("\xe6\x97\xa5\xe6\x9c\xac") == "\xe6\x97\xa5\xe6\x9c\xac");
 }
 
 TEST_CASE("escape_for_terminal: invalid UTF-8 bytes are escaped", "[cli][format]")
 {
     CHECK(escape_for_terminal("\xff") == "\\xff");
-    CHECK(escape_for_terminal("a\x80z") == "a\\x80z");        // lone continuation byte
-    CHECK(escape_for_terminal("\xc3") == "\\xc3");            // truncated sequence
+    CHECK(escape_for_terminal("a\x80z") == "a\\x80z"); // lone continuation byte
+    CHECK(escape_for_terminal("\xc3") == "\\xc3");     // truncated sequence
     CHECK(escape_for_terminal("\xc3(") == "\\xc3(");
-    CHECK(escape_for_terminal("\xc0\xaf") == "\\xc0\\xaf");   // overlong '/'
-    CHECK(escape_for_terminal("\xe0\x80\xaf") == "\\xe0\\x80\\xaf"); // overlong
-    CHECK(escape_for_terminal("\xed\xa0\x80") == "\\xed\\xa0\\x80"); // surrogate U+D800
+    CHECK(escape_for_terminal("\xc0\xaf") == "\\xc0\\xaf");                   // overlong '/'
+    CHECK(escape_for_terminal("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");          // overlong
+    CHECK(escape_for_terminal("\xed\xa0\x80") == "\\xed\\xa0\\x80");          // surrogate U+D800
     CHECK(escape_for_terminal("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80"); // above U+10FFFF
     CHECK(escape_for_terminal("\xf5\x80") == "\\xf5\\x80");
     // A C1 control hidden in an overlong form is still escaped.
@@ -271,11 +270,10 @@ TEST_CASE("format_task_table aligns columns and escapes server text", "[cli][for
     tasks[1].title = "Caf\xc3\xa9 \x1b]0;pwned\x07";
     // tasks[2] has no fields at all.
     auto table = format_task_table(tasks);
-    CHECK(table ==
-          "NAME            ENABLED  INTERVAL  RANDOMISED  TITLE\n"
-          "BackupDatabase  yes      3         no          Back up database\n"
-          "X               no       0.5       yes         Caf\xc3\xa9 \\x1b]0;pwned\\x07\n"
-          "-               -        -         -           -\n");
+    CHECK(table == "NAME            ENABLED  INTERVAL  RANDOMISED  TITLE\n"
+                   "BackupDatabase  yes      3         no          Back up database\n"
+                   "X               no       0.5       yes         Caf\xc3\xa9 \\x1b]0;pwned\\x07\n"
+                   "-               -        -         -           -\n");
     CHECK(table.find('\x1b') == std::string::npos);
 
     // A multi-byte name is aligned by code points, not bytes.

@@ -70,7 +70,8 @@ TEST_CASE("quoted: a user's word cannot drive the terminal", "[tools][args]")
 {
     CHECK(quoted("--bogus") == "'--bogus'");
     CHECK(quoted("a\x1b[2Jb") == "'a\\x1b[2Jb'");
-    CHECK(quoted("x\xc2\x9b" "2J") == "'x\\xc2\\x9b2J'"); // C1 CSI
-    CHECK(quoted("caf\xc3\xa9") == "'caf\xc3\xa9'");     // UTF-8 stays readable
+    CHECK(quoted("x\xc2\x9b"
+                 "2J") == "'x\\xc2\\x9b2J'");        // C1 CSI
+    CHECK(quoted("caf\xc3\xa9") == "'caf\xc3\xa9'"); // UTF-8 stays readable
     CHECK(quoted("\xff") == "'\\xff'");
 }

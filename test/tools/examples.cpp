@@ -92,8 +92,8 @@ TEST_CASE("poll_daemon --iterations polls every server and stops cleanly", "[exa
     CHECK(occurrences(r.out, " poll 1: ") == 2);
     CHECK(occurrences(r.out, " poll 2: ") == 2);
     CHECK(occurrences(r.out, " poll 3: ") == 0);
-    CHECK(occurrences(r.out, " tasks, ") == 2);      // server a answered both polls
-    CHECK(occurrences(r.out, ": error: ") == 2);     // server b refused both (wrong token)
+    CHECK(occurrences(r.out, " tasks, ") == 2);  // server a answered both polls
+    CHECK(occurrences(r.out, ": error: ") == 2); // server b refused both (wrong token)
     CHECK(r.out.find("unauthorized") != std::string::npos);
     CHECK(r.out.find(a.token) == std::string::npos);
     CHECK(r.out.find("poll_daemon: stopped cleanly\n") != std::string::npos);

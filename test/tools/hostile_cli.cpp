@@ -42,26 +42,39 @@ std::vector<scenario> scenarios()
         {"truncated body", script{}.read_request().send(head_200() + "Content-Length: 100\r\n\r\n{\"Butler").close(), 5,
          "connection closed by server"},
         {"dripped past the deadline", script{}.read_request().drip(http_response(200, list), 200ms), 5, "timeout"},
-        {"malformed status line", script{}.read_request().send("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n").hang(), 6,
-         "malformed HTTP response"},
-        {"2 MiB header", script{}.read_request().send(head_200() + "X-Big: " + std::string(2 * 1024 * 1024, 'a') + "\r\n\r\n").hang(),
+        {"malformed status line", script{}.read_request().send("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n").hang(),
+         6, "malformed HTTP response"},
+        {"2 MiB header",
+         script{}.read_request().send(head_200() + "X-Big: " + std::string(2 * 1024 * 1024, 'a') + "\r\n\r\n").hang(),
          6, "response header too large"},
-        {"Content-Length 5000000000", script{}.read_request().send(head_200() + "Content-Length: 5000000000\r\n\r\n{").hang(), 6,
+        {"Content-Length 5000000000",
+         script{}.read_request().send(head_200() + "Content-Length: 5000000000\r\n\r\n{").hang(), 6,
          "response body too large"},
         {"endless chunked body",
-         script{}.read_request().send(head_200() + "Transfer-Encoding: chunked\r\n\r\n").drip(chunks, 1ms, 16 * 1024 + 8), 6,
-         "response body too large"},
-        {"invalid chunk size", script{}.read_request().send(head_200() + "Transfer-Encoding: chunked\r\n\r\nzz\r\n").hang(), 6,
+         script{}
+             .read_request()
+             .send(head_200() + "Transfer-Encoding: chunked\r\n\r\n")
+             .drip(chunks, 1ms, 16 * 1024 + 8),
+         6, "response body too large"},
+        {"invalid chunk size",
+         script{}.read_request().send(head_200() + "Transfer-Encoding: chunked\r\n\r\nzz\r\n").hang(), 6,
          "malformed HTTP response"},
         {"JSON of the wrong shape",
-         script{}.read_request().send(http_response(200, R"({"ButlerTasks":{"ButlerTask":[{"interval":"x"}]}})")).hang(), 6,
-         "JSON decode failed"},
-        {"redirect to itself", script{}.read_request().send(http_response(302, "", "", "Location: /butler\r\n")).hang(), 6,
-         "redirect not followed"},
-        {"gzip body", script{}.read_request().send(http_response(200, "\x1f\x8b", "application/json", "Content-Encoding: gzip\r\n")).hang(),
+         script{}
+             .read_request()
+             .send(http_response(200, R"({"ButlerTasks":{"ButlerTask":[{"interval":"x"}]}})"))
+             .hang(),
+         6, "JSON decode failed"},
+        {"redirect to itself", script{}.read_request().send(http_response(302, "", "", "Location: /butler\r\n")).hang(),
+         6, "redirect not followed"},
+        {"gzip body",
+         script{}
+             .read_request()
+             .send(http_response(200, "\x1f\x8b", "application/json", "Content-Encoding: gzip\r\n"))
+             .hang(),
          6, "unsupported content encoding"},
-        {"401", script{}.read_request().send(http_response(401, R"({"errors":[{"code":1001,"message":"no"}]})")).hang(), 4,
-         "unauthorized"},
+        {"401", script{}.read_request().send(http_response(401, R"({"errors":[{"code":1001,"message":"no"}]})")).hang(),
+         4, "unauthorized"},
     };
 }
 
@@ -79,7 +92,8 @@ TEST_CASE("cli hostile: every broken server ends in its exit code with one error
         server.push(std::move(sc.play));
         process_options po;
         po.unset_env = {"PLEX_TOKEN", "PLEX_SERVER_URL"};
-        auto r = run_process(cli, {"--server", server.url(), "--token", token, "--timeout-ms", "1000", "list"}, po, 30s);
+        auto r =
+            run_process(cli, {"--server", server.url(), "--token", token, "--timeout-ms", "1000", "list"}, po, 30s);
         INFO(sc.name << "\nexit: " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err
                      << "\nelapsed ms: " << r.elapsed.count());
         CHECK_FALSE(r.timed_out);

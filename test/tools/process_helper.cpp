@@ -28,7 +28,8 @@ TEST_CASE("run_process sets and unsets environment variables", "[process]")
     ::setenv("PB_TEST_UNSET", "inherited", 1);
     auto inherited = run_process("/bin/sh", {"-c", "printf '%s' \"${PB_TEST_UNSET-unset}\""});
     CHECK(inherited.out == "inherited");
-    auto r = run_process("/bin/sh", {"-c", "printf '%s|%s|%s' \"$PB_TEST_SET\" \"$HOME\" \"${PB_TEST_UNSET-unset}\""}, opts);
+    auto r =
+        run_process("/bin/sh", {"-c", "printf '%s|%s|%s' \"$PB_TEST_SET\" \"$HOME\" \"${PB_TEST_UNSET-unset}\""}, opts);
     CHECK(r.exit_code == 0);
     CHECK(r.out == "a b|/nonexistent-home|unset");
 }
@@ -62,7 +63,8 @@ TEST_CASE("wait kills a child that outlives the timeout", "[process]")
 
 TEST_CASE("a large output does not block the child", "[process]")
 {
-    auto r = run_process("/bin/sh", {"-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789abcdef; i=$((i+1)); done; echo end >&2"});
+    auto r = run_process(
+        "/bin/sh", {"-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789abcdef; i=$((i+1)); done; echo end >&2"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.size() == 20000u * 17u);
     CHECK(r.err == "end\n");

@@ -29,10 +29,7 @@ using namespace std::string_view_literals;
 
 namespace {
 
-std::string byte_string(unsigned b)
-{
-    return std::string(1, static_cast<char>(b));
-}
+std::string byte_string(unsigned b) { return std::string(1, static_cast<char>(b)); }
 
 // `\xNN` with lower-case hex, written independently of the code under test.
 std::string hex_escape(unsigned b)
@@ -108,7 +105,12 @@ TEST_CASE("iequals folds A-Z and nothing else", "[util][ascii]")
     SECTION("bytes 0x20 apart that are not A-Z / a-z differ: punctuation, DEL, bytes >= 0x80")
     {
         const std::pair<std::string_view, std::string_view> not_case_pairs[] = {
-            {"@", "`"}, {"[", "{"}, {"\\", "|"}, {"]", "}"}, {"^", "~"}, {"_", "\x7f"},
+            {"@", "`"},
+            {"[", "{"},
+            {"\\", "|"},
+            {"]", "}"},
+            {"^", "~"},
+            {"_", "\x7f"},
             {"X-Plex@Token", "x-plex`token"},
             {"\xc0", "\xe0"},               // Latin-1 A-grave / a-grave
             {"Caf\xc3\x89", "caf\xc3\xa9"}, // UTF-8 E-acute / e-acute
@@ -202,7 +204,8 @@ TEST_CASE("append_ascii_escaped escapes everything outside printable ASCII", "[u
     SECTION("C0 controls, DEL and non-ASCII in context")
     {
         std::string out = "kept: ";
-        append_ascii_escaped(out, "a\0b\r\n\t\x1b[2J\x7f" "Caf\xc3\xa9 ~"sv);
+        append_ascii_escaped(out, "a\0b\r\n\t\x1b[2J\x7f"
+                                  "Caf\xc3\xa9 ~"sv);
         CHECK(out == "kept: a\\x00b\\x0d\\x0a\\x09\\x1b[2J\\x7fCaf\\xc3\\xa9 ~");
     }
     SECTION("the `also` set")
@@ -260,8 +263,8 @@ TEST_CASE("utf8_sequence_length accepts exactly well-formed UTF-8", "[util][esca
         CHECK(utf8_sequence_length("\xf4\x90\x80\x80") == 0); // U+110000
         CHECK(utf8_sequence_length("\xf5\x80\x80\x80") == 0);
         CHECK(utf8_sequence_length("\xff") == 0);
-        CHECK(utf8_sequence_length("\xe2\x82") == 0);         // truncated
-        CHECK(utf8_sequence_length("\xc3(") == 0);            // bad continuation
+        CHECK(utf8_sequence_length("\xe2\x82") == 0); // truncated
+        CHECK(utf8_sequence_length("\xc3(") == 0);    // bad continuation
     }
     SECTION("every code point")
     {
@@ -305,17 +308,18 @@ TEST_CASE("escape_for_terminal keeps text and escapes what a terminal would act 
             INFO("U+" << static_cast<unsigned long>(cp));
             CHECK(escape_for_terminal(s) == (cp <= 0x9f ? hex_escape(b0) + hex_escape(b1) : s));
         }
-        CHECK(escape_for_terminal("\xc2\x9b" "2J") == "\\xc2\\x9b2J"); // CSI
+        CHECK(escape_for_terminal("\xc2\x9b"
+                                  "2J") == "\\xc2\\x9b2J"); // CSI
     }
     SECTION("overlongs, surrogates and stray bytes are escaped byte by byte")
     {
-        CHECK(escape_for_terminal("\xc0\x9b[2J") == "\\xc0\\x9b[2J");        // overlong ESC
-        CHECK(escape_for_terminal("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");     // overlong '/'
-        CHECK(escape_for_terminal("\xed\xa0\x80") == "\\xed\\xa0\\x80");     // U+D800
-        CHECK(escape_for_terminal("\xed\xbf\xbf") == "\\xed\\xbf\\xbf");     // U+DFFF
+        CHECK(escape_for_terminal("\xc0\x9b[2J") == "\\xc0\\x9b[2J");    // overlong ESC
+        CHECK(escape_for_terminal("\xe0\x80\xaf") == "\\xe0\\x80\\xaf"); // overlong '/'
+        CHECK(escape_for_terminal("\xed\xa0\x80") == "\\xed\\xa0\\x80"); // U+D800
+        CHECK(escape_for_terminal("\xed\xbf\xbf") == "\\xed\\xbf\\xbf"); // U+DFFF
         CHECK(escape_for_terminal("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");
         CHECK(escape_for_terminal("a\x80z") == "a\\x80z");
-        CHECK(escape_for_terminal("abc\xe2\x82") == "abc\\xe2\\x82");       // truncated at the end
+        CHECK(escape_for_terminal("abc\xe2\x82") == "abc\\xe2\\x82"); // truncated at the end
         // After a bad lead byte the next sequence is read afresh.
         CHECK(escape_for_terminal("\xe2(\xc3\xa9") == "\\xe2(\xc3\xa9");
     }

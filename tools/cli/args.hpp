@@ -45,18 +45,14 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
     switch (static_cast<error>(ec.value())) {
     case error::invalid_task_name:
     case error::invalid_header_value:
-    case error::invalid_server_url:
-        return exit_code::usage;
-    case error::not_found:
-        return exit_code::not_found;
-    case error::unauthorized:
-        return exit_code::unauthorized;
+    case error::invalid_server_url: return exit_code::usage;
+    case error::not_found: return exit_code::not_found;
+    case error::unauthorized: return exit_code::unauthorized;
     case error::connect_failed:
     case error::tls_handshake_failed:
     case error::certificate_verification_failed:
     case error::timeout:
-    case error::connection_closed:
-        return exit_code::network;
+    case error::connection_closed: return exit_code::network;
     case error::malformed_http:
     case error::header_too_large:
     case error::body_too_large:
@@ -64,14 +60,12 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
     case error::unexpected_content_type:
     case error::json_decode_failed:
     case error::redirect_not_followed:
-    case error::unexpected_status:
-        return exit_code::protocol;
+    case error::unexpected_status: return exit_code::protocol;
     case error::bad_request:
     case error::server_error:
     case error::cancelled:
     case error::too_many_waiters:
-    case error::client_shut_down:
-        return exit_code::failure;
+    case error::client_shut_down: return exit_code::failure;
     }
     return exit_code::failure;
 }
@@ -227,8 +221,7 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.server_url = value();
             if (inv.server_url.empty())
                 throw usage_error("--server needs a non-empty URL");
-        }
-        else if (name == "--token")
+        } else if (name == "--token")
             inv.token = value();
         else if (name == "--client-id")
             inv.client_id = value();
@@ -240,28 +233,22 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.ca_file = value();
             if (inv.ca_file.empty())
                 throw usage_error("--ca-file needs a file name");
-        }
-        else if (name == "--insecure") {
+        } else if (name == "--insecure") {
             no_value();
             inv.insecure = true;
-        }
-        else if (name == "--verbose") {
+        } else if (name == "--verbose") {
             no_value();
             inv.verbose = true;
-        }
-        else if (name == "--help") {
+        } else if (name == "--help") {
             no_value();
             inv.help = true;
-        }
-        else if (name == "--version") {
+        } else if (name == "--version") {
             no_value();
             inv.version = true;
-        }
-        else if (name == "--json") {
+        } else if (name == "--json") {
             no_value();
             inv.json = true;
-        }
-        else {
+        } else {
             throw usage_error("unknown option " + tools::quoted(name));
         }
     }

@@ -46,23 +46,17 @@ emulator::maintenance_window window_excluding_now()
     return {(minute + 120) % 1440, (minute + 180) % 1440};
 }
 
-std::string two_digits(unsigned v)
-{
-    return (v < 10 ? "0" : "") + std::to_string(v);
-}
+std::string two_digits(unsigned v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
-std::string clock_text(unsigned minute)
-{
-    return two_digits(minute / 60) + ":" + two_digits(minute % 60);
-}
+std::string clock_text(unsigned minute) { return two_digits(minute / 60) + ":" + two_digits(minute % 60); }
 
 // Walks through the operations; every call, its outcome and its latency are printed.
 class demo_runner {
 public:
     demo_runner(client& c, client& wrong_token_client, std::string token, std::string wrong_token,
                 std::vector<std::string>& log_lines, std::mutex& log_mutex)
-        : client_(c), wrong_client_(wrong_token_client), token_(std::move(token)),
-          wrong_token_(std::move(wrong_token)), log_lines_(log_lines), log_mutex_(log_mutex)
+        : client_(c), wrong_client_(wrong_token_client), token_(std::move(token)), wrong_token_(std::move(wrong_token)),
+          log_lines_(log_lines), log_mutex_(log_mutex)
     {
     }
 
@@ -99,12 +93,11 @@ private:
             failure_ = std::move(message);
     }
 
-    static void print_step(int n, const std::string& call, const std::string& outcome, clock::duration latency,
-                           bool ok)
+    static void print_step(int n, const std::string& call, const std::string& outcome, clock::duration latency, bool ok)
     {
         std::ostringstream line;
-        line << '[' << n << '/' << total_steps << "] " << std::left << std::setw(32) << call << " -> "
-             << std::setw(28) << outcome << std::right << std::setw(10)
+        line << '[' << n << '/' << total_steps << "] " << std::left << std::setw(32) << call << " -> " << std::setw(28)
+             << outcome << std::right << std::setw(10)
              << format_ms(std::chrono::duration_cast<std::chrono::nanoseconds>(latency)) << "  "
              << (ok ? "ok" : "UNEXPECTED");
         std::cout << line.str() << '\n';
@@ -129,8 +122,8 @@ private:
         }
         auto& tasks = r->content.tasks;
         bool ok = r->status == 200 && !tasks.empty();
-        print_step(1, "get_butler_tasks()", std::to_string(tasks.size()) + " tasks (HTTP " + std::to_string(r->status) + ")",
-                   latency, ok);
+        print_step(1, "get_butler_tasks()",
+                   std::to_string(tasks.size()) + " tasks (HTTP " + std::to_string(r->status) + ")", latency, ok);
         std::istringstream table(format_task_table(tasks));
         for (std::string line; std::getline(table, line);)
             std::cout << "      " << line << '\n';
@@ -141,7 +134,9 @@ private:
 
     static std::string pick_task(const std::vector<butler_task>& tasks)
     {
-        auto usable = [](const butler_task& t) { return t.enabled.value_or(false) && t.name && task_name::is_valid(*t.name); };
+        auto usable = [](const butler_task& t) {
+            return t.enabled.value_or(false) && t.name && task_name::is_valid(*t.name);
+        };
         for (const auto& t : tasks)
             if (usable(t) && *t.name == tasks::backup_database)
                 return *t.name;
@@ -151,7 +146,8 @@ private:
         return {};
     }
 
-    asio::awaitable<void> one_task(int n, std::string_view op, const std::string& task, task_outcome expected, bool start)
+    asio::awaitable<void> one_task(int n, std::string_view op, const std::string& task, task_outcome expected,
+                                   bool start)
     {
         std::string call = std::string(op) + "(\"" + escape_for_terminal(task) + "\")";
         auto begin = clock::now();
@@ -295,8 +291,7 @@ int run_demo(const invocation& inv)
         [&]() -> asio::awaitable<void> {
             try {
                 co_await runner.run();
-            }
-            catch (...) {
+            } catch (...) {
                 crashed = std::current_exception();
             }
             co_await c.async_shutdown();
@@ -312,8 +307,7 @@ int run_demo(const invocation& inv)
     if (crashed) {
         try {
             std::rethrow_exception(crashed);
-        }
-        catch (const std::exception& e) {
+        } catch (const std::exception& e) {
             std::cerr << "demo: error: " << escape_for_terminal(redact(e.what(), token)) << '\n';
         }
         return exit_code::failure;

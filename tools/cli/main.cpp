@@ -18,8 +18,7 @@ int main(int argc, char** argv)
                 return std::string(v);
             return std::nullopt;
         });
-    }
-    catch (const usage_error& e) {
+    } catch (const usage_error& e) {
         const char* env_token = std::getenv("PLEX_TOKEN");
         std::cerr << "error: " << plexbutler::redact(e.what(), env_token ? env_token : "")
                   << " (see plexbutler --help)\n";
@@ -37,8 +36,7 @@ int main(int argc, char** argv)
         if (inv.cmd == command::demo)
             return run_demo(inv);
         return run_command(inv);
-    }
-    catch (const std::exception& e) {
+    } catch (const std::exception& e) {
         // Last resort: commands report their own failures; this catches the unexpected.
         std::cerr << "error: " << escape_for_terminal(plexbutler::redact(e.what(), inv.token)) << '\n';
         return exit_code::failure;

@@ -23,14 +23,10 @@ namespace {
 std::string_view level_name(log_level l) noexcept
 {
     switch (l) {
-    case log_level::debug:
-        return "debug";
-    case log_level::info:
-        return "info";
-    case log_level::warning:
-        return "warning";
-    case log_level::error:
-        return "error";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warning: return "warning";
+    case log_level::error: return "error";
     }
     return "log";
 }
@@ -40,12 +36,10 @@ int report_failure(const std::exception_ptr& e, const std::string& token)
 {
     try {
         std::rethrow_exception(e);
-    }
-    catch (const butler_error& err) {
+    } catch (const butler_error& err) {
         std::cerr << "error: " << escape_for_terminal(redact(err.what(), token)) << '\n';
         return exit_code_for(err.code());
-    }
-    catch (const std::exception& err) {
+    } catch (const std::exception& err) {
         std::cerr << "error: " << escape_for_terminal(redact(err.what(), token)) << '\n';
         return exit_code::failure;
     }
@@ -86,8 +80,7 @@ asio::awaitable<std::string> perform(client& c, const invocation& inv)
         co_return outcome_line(r.content, {}, r.status) + "\n";
     }
     case command::demo:
-    case command::none:
-        break;
+    case command::none: break;
     }
     throw std::logic_error("no command to perform");
 }
@@ -113,8 +106,7 @@ int run_command(const invocation& inv)
     std::optional<client> c;
     try {
         c.emplace(ioc, make_client_options(inv, logger));
-    }
-    catch (const std::invalid_argument& e) {
+    } catch (const std::invalid_argument& e) {
         std::cerr << "error: " << escape_for_terminal(redact(e.what(), inv.token)) << '\n';
         return exit_code::usage;
     }
@@ -126,8 +118,7 @@ int run_command(const invocation& inv)
         [&]() -> asio::awaitable<void> {
             try {
                 output = co_await perform(*c, inv);
-            }
-            catch (...) {
+            } catch (...) {
                 failed = std::current_exception();
             }
             // Close the connection cleanly so run() returns promptly in both cases.

@@ -10,15 +10,9 @@
 
 namespace plexbutler::tools {
 
-std::string escaped(std::string_view word)
-{
-    return plexbutler::detail::escape_for_terminal(word);
-}
+std::string escaped(std::string_view word) { return plexbutler::detail::escape_for_terminal(word); }
 
-std::string quoted(std::string_view word)
-{
-    return "'" + escaped(word) + "'";
-}
+std::string quoted(std::string_view word) { return "'" + escaped(word) + "'"; }
 
 arg_reader::arg_reader(std::vector<std::string_view> words, bool inline_values)
     : words_(std::move(words)), inline_values_(inline_values)

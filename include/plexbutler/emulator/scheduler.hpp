@@ -26,13 +26,13 @@ enum class task_state {
 
 /// @brief What a start request did to one task.
 enum class start_outcome {
-    started,          ///< Now running (criteria 2 and 4, or inside the window and not randomised).
-    scheduled,        ///< Scheduled at a random time in the rest of the window (criterion 3).
-    already_scheduled,///< Was already scheduled; its due time is unchanged.
-    already_running,  ///< Was already running (HTTP 202 for start one).
-    not_due,          ///< Skipped: not scheduled to run on the current day (criterion 1).
-    disabled,         ///< Skipped: the task is disabled in the settings.
-    unknown_task,     ///< No task with this name (HTTP 404).
+    started,           ///< Now running (criteria 2 and 4, or inside the window and not randomised).
+    scheduled,         ///< Scheduled at a random time in the rest of the window (criterion 3).
+    already_scheduled, ///< Was already scheduled; its due time is unchanged.
+    already_running,   ///< Was already running (HTTP 202 for start one).
+    not_due,           ///< Skipped: not scheduled to run on the current day (criterion 1).
+    disabled,          ///< Skipped: the task is disabled in the settings.
+    unknown_task,      ///< No task with this name (HTTP 404).
 };
 
 /// @brief What a stop request did to one task.
