@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev catch2
-  cmake ninja-build g++ clang libclang-rt-14-dev llvm openssl
+  cmake ninja-build g++ clang clang-format libclang-rt-14-dev llvm openssl
 )
 bench_packages=(wrk nginx-light gnuplot-nox libbenchmark-dev jq gawk time)
 

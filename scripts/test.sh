@@ -2,10 +2,11 @@
 # shellcheck disable=SC2317 # stage functions are called indirectly
 # The whole plexbutler test suite, as CI runs it:
 #   1. deps   install missing Debian packages (scripts/install-deps.sh)
-#   2. ci     g++ build with warnings as errors, full CTest suite
-#   3. asan   g++ ASan+UBSan build, full CTest suite with leak detection
-#   4. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
-#   5. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
+#   2. format every C++ source matches .clang-format (clang-format --dry-run --Werror)
+#   3. ci     g++ build with warnings as errors, full CTest suite
+#   4. asan   g++ ASan+UBSan build, full CTest suite with leak detection
+#   5. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
+#   6. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
 # Every stage runs even when an earlier one failed (except deps); the exit status is
 # non-zero when any stage failed. Environment:
 #   PLEXBUTLER_JOBS           parallel build/test jobs (default 2)
@@ -16,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs=${PLEXBUTLER_JOBS:-2}
 fuzz_seconds=${PLEXBUTLER_FUZZ_SECONDS:-30}
-stages=${PLEXBUTLER_STAGES:-"deps ci asan tsan fuzz"}
+stages=${PLEXBUTLER_STAGES:-"deps format ci asan tsan fuzz"}
 summary=()
 failed=0
 
@@ -42,6 +43,15 @@ run_ctest() {
 
 stage_deps() {
   scripts/install-deps.sh
+}
+
+stage_format() {
+  local files
+  files=$(git ls-files -- 'include/*.hpp' 'src/*.cpp' 'src/*.hpp' 'tools/*.cpp' 'tools/*.hpp' 'test/*.cpp' 'test/*.hpp' \
+    'bench/*.cpp' 'bench/*.hpp' 'examples/*.cpp' | grep -v '^test/fuzz/corpus/' || true)
+  # shellcheck disable=SC2086 # one file per word
+  clang-format --dry-run --Werror $files
+  echo "format: $(echo "$files" | wc -l) files match .clang-format"
 }
 
 stage_ci() {
