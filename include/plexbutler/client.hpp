@@ -50,6 +50,14 @@ struct client_access;
 /// **Cancellation:** operations honour the cancellation slot of the awaiting
 /// coroutine (terminal, partial and total cancellation all close the connection
 /// in use; the pool stays healthy); they then fail with `error::cancelled`.
+///
+/// **Lifetimes:** an operation's awaitable may start long after the call that
+/// made it (`co_spawn`, a stored awaitable, `||`). Each operation therefore copies
+/// what it needs when it is called: the task name (a `std::string_view` or a
+/// `task_name` may refer to a temporary) and the call options, and it keeps the
+/// client's pool alive, so it may even outlive the `client` (it then fails with
+/// `error::client_shut_down`). The one exception is the response that
+/// `refresh_butler_tasks` refills: it is the caller's and must outlive the operation.
 class client {
 public:
     /// @brief Creates a client whose I/O runs on `ex`.

@@ -52,6 +52,9 @@ client::~client()
 
 namespace {
 
+using impl_ptr = std::shared_ptr<detail::client_impl>;
+using detail::operation_kind;
+
 template <class T>
 T value_or_throw(result<T>&& r)
 {
@@ -60,15 +63,19 @@ T value_or_throw(result<T>&& r)
     return std::move(*r);
 }
 
-} // namespace
+// The operations are lazily started coroutines: an awaitable may run long after the call that
+// made it (co_spawn, a stored awaitable, `||`). So the public functions are not coroutines
+// themselves: they copy what the operation needs (the pool, the task name) into the arguments
+// of these coroutines, whose frames own them. Each is one frame around `pool_client::run`.
 
-// Each public operation is one coroutine frame around `pool_client::run` (two frames in
-// all, which Asio's per-thread frame recycling serves without heap allocations).
-
-asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_options opts)
+asio::awaitable<result<tasks_response>> try_list(impl_ptr impl, call_options opts)
 {
-    auto impl = impl_;
     co_return co_await impl->run_list(std::move(opts), nullptr);
+}
+
+asio::awaitable<tasks_response> list(impl_ptr impl, call_options opts)
+{
+    co_return value_or_throw(co_await impl->run_list(std::move(opts), nullptr));
 }
 
 // g++ 12 at -O1 with sanitizers warns that the unused failure of a successful result<void> "may be
@@ -77,9 +84,8 @@ asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_option
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-asio::awaitable<result<void>> client::try_refresh_butler_tasks(tasks_response& tasks, call_options opts)
+asio::awaitable<result<void>> try_refresh(impl_ptr impl, tasks_response& tasks, call_options opts)
 {
-    auto impl = impl_;
     auto r = co_await impl->run_list(std::move(opts), &tasks); // moves the storage out of `tasks`
     if (r) {
         tasks = std::move(*r); // and back, refilled
@@ -92,43 +98,8 @@ asio::awaitable<result<void>> client::try_refresh_butler_tasks(tasks_response& t
 #pragma GCC diagnostic pop
 #endif
 
-asio::awaitable<result<task_response>> client::try_start_all_tasks(call_options opts)
+asio::awaitable<void> refresh(impl_ptr impl, tasks_response& tasks, call_options opts)
 {
-    auto impl = impl_;
-    co_return co_await impl->run_outcome(detail::operation_kind::start_all, {}, std::move(opts));
-}
-
-asio::awaitable<result<task_response>> client::try_stop_all_tasks(call_options opts)
-{
-    auto impl = impl_;
-    co_return co_await impl->run_outcome(detail::operation_kind::stop_all, {}, std::move(opts));
-}
-
-asio::awaitable<result<task_response>> client::try_start_task(std::string_view name, call_options opts)
-{
-    auto impl = impl_;
-    if (!task_name::is_valid(name))
-        co_return task_name::parse(name).error();
-    co_return co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts));
-}
-
-asio::awaitable<result<task_response>> client::try_stop_task(std::string_view name, call_options opts)
-{
-    auto impl = impl_;
-    if (!task_name::is_valid(name))
-        co_return task_name::parse(name).error();
-    co_return co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts));
-}
-
-asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts)
-{
-    auto impl = impl_;
-    co_return value_or_throw(co_await impl->run_list(std::move(opts), nullptr));
-}
-
-asio::awaitable<void> client::refresh_butler_tasks(tasks_response& tasks, call_options opts)
-{
-    auto impl = impl_;
     auto r = co_await impl->run_list(std::move(opts), &tasks);
     if (!r) {
         tasks = tasks_response{};
@@ -137,46 +108,99 @@ asio::awaitable<void> client::refresh_butler_tasks(tasks_response& tasks, call_o
     tasks = std::move(*r);
 }
 
+asio::awaitable<result<task_response>> try_outcome(impl_ptr impl, operation_kind op, call_options opts)
+{
+    co_return co_await impl->run_outcome(op, {}, std::move(opts));
+}
+
+asio::awaitable<task_response> outcome(impl_ptr impl, operation_kind op, call_options opts)
+{
+    co_return value_or_throw(co_await impl->run_outcome(op, {}, std::move(opts)));
+}
+
+// `name` is the caller's copy (names up to 15 bytes fit std::string's inline buffer); validated
+// when the operation runs, so that an invalid name fails the operation, not the call.
+asio::awaitable<result<task_response>> try_named(impl_ptr impl, operation_kind op, std::string name, call_options opts)
+{
+    if (!task_name::is_valid(name))
+        co_return task_name::parse(name).error();
+    co_return co_await impl->run_outcome(op, name, std::move(opts));
+}
+
+asio::awaitable<task_response> named(impl_ptr impl, operation_kind op, std::string name, call_options opts)
+{
+    if (!task_name::is_valid(name))
+        throw butler_error(task_name::parse(name).error());
+    co_return value_or_throw(co_await impl->run_outcome(op, name, std::move(opts)));
+}
+
+} // namespace
+
+asio::awaitable<result<tasks_response>> client::try_get_butler_tasks(call_options opts)
+{
+    return try_list(impl_, std::move(opts));
+}
+
+asio::awaitable<result<void>> client::try_refresh_butler_tasks(tasks_response& tasks, call_options opts)
+{
+    return try_refresh(impl_, tasks, std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_start_all_tasks(call_options opts)
+{
+    return try_outcome(impl_, operation_kind::start_all, std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_stop_all_tasks(call_options opts)
+{
+    return try_outcome(impl_, operation_kind::stop_all, std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_start_task(std::string_view name, call_options opts)
+{
+    return try_named(impl_, operation_kind::start_task, std::string(name), std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_stop_task(std::string_view name, call_options opts)
+{
+    return try_named(impl_, operation_kind::stop_task, std::string(name), std::move(opts));
+}
+
+asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts) { return list(impl_, std::move(opts)); }
+
+asio::awaitable<void> client::refresh_butler_tasks(tasks_response& tasks, call_options opts)
+{
+    return refresh(impl_, tasks, std::move(opts));
+}
+
 asio::awaitable<task_response> client::start_all_tasks(call_options opts)
 {
-    auto impl = impl_;
-    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::start_all, {}, std::move(opts)));
+    return outcome(impl_, operation_kind::start_all, std::move(opts));
 }
 
 asio::awaitable<task_response> client::stop_all_tasks(call_options opts)
 {
-    auto impl = impl_;
-    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::stop_all, {}, std::move(opts)));
+    return outcome(impl_, operation_kind::stop_all, std::move(opts));
 }
 
 asio::awaitable<task_response> client::start_task(const task_name& name, call_options opts)
 {
-    auto impl = impl_;
-    co_return value_or_throw(
-        co_await impl->run_outcome(detail::operation_kind::start_task, name.view(), std::move(opts)));
+    return named(impl_, operation_kind::start_task, std::string(name.view()), std::move(opts));
 }
 
 asio::awaitable<task_response> client::start_task(std::string_view name, call_options opts)
 {
-    auto impl = impl_;
-    if (!task_name::is_valid(name))
-        throw butler_error(task_name::parse(name).error());
-    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::start_task, name, std::move(opts)));
+    return named(impl_, operation_kind::start_task, std::string(name), std::move(opts));
 }
 
 asio::awaitable<task_response> client::stop_task(const task_name& name, call_options opts)
 {
-    auto impl = impl_;
-    co_return value_or_throw(
-        co_await impl->run_outcome(detail::operation_kind::stop_task, name.view(), std::move(opts)));
+    return named(impl_, operation_kind::stop_task, std::string(name.view()), std::move(opts));
 }
 
 asio::awaitable<task_response> client::stop_task(std::string_view name, call_options opts)
 {
-    auto impl = impl_;
-    if (!task_name::is_valid(name))
-        throw butler_error(task_name::parse(name).error());
-    co_return value_or_throw(co_await impl->run_outcome(detail::operation_kind::stop_task, name, std::move(opts)));
+    return named(impl_, operation_kind::stop_task, std::string(name), std::move(opts));
 }
 
 pool_stats client::stats() const { return impl_->stats(); }
