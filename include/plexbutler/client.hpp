@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -40,8 +41,9 @@ struct client_access;
 ///
 /// **Thread safety:** all member functions may be called concurrently, from
 /// many coroutines and from several threads running the client's executor.
-/// The destructor must not run concurrently with operations; call
-/// `async_shutdown()` (or `shutdown()`) first.
+/// The destructor must not run concurrently with its own member calls; it shuts
+/// the client down (`shutdown()`): operations in flight fail with
+/// `error::client_shut_down`.
 ///
 /// **Errors:** the plain operations throw `butler_error` (a
 /// `boost::system::system_error`); the `try_` forms return `result<Response>`
@@ -65,7 +67,8 @@ public:
     client(boost::asio::any_io_executor ex, client_options opts);
     /// @brief Creates a client whose I/O runs on `ctx`.
     client(boost::asio::io_context& ctx, client_options opts);
-    /// @brief Closes all connections; outstanding operations must have completed.
+    /// @brief Shuts the client down (`shutdown()`) and releases it; operations still
+    /// in flight keep the pool alive until they have failed with `error::client_shut_down`.
     ~client();
 
     client(const client&) = delete;
@@ -136,10 +139,23 @@ public:
     /// @brief A snapshot of the pool statistics. Thread-safe.
     pool_stats stats() const;
 
-    /// @brief Closes idle connections, fails queued waiters with `error::cancelled`
-    /// and makes later operations fail with `error::client_shut_down`.
-    /// In-flight operations complete normally and their connections are then closed.
+    /// @brief Shuts the client down at once: closes idle connections, fails queued
+    /// waiters with `error::cancelled`, ends retry backoffs and aborts the I/O of
+    /// operations in flight, which fail with `error::client_shut_down`; later
+    /// operations fail with `error::client_shut_down` too.
+    ///
+    /// Completes within milliseconds, whatever the server does: an `io_context`
+    /// whose only work was this client's then runs out of work. (An operation still
+    /// resolving or connecting when the shutdown comes ends at its connect timeout at
+    /// the latest.) An operation whose response was complete when the shutdown came
+    /// still returns it.
     boost::asio::awaitable<void> async_shutdown();
+    /// @brief Shuts the client down like `async_shutdown()`, but lets operations in
+    /// flight finish for up to `drain` first; those still in flight then are aborted.
+    /// Queued waiters are failed at once and new operations are refused at once.
+    /// Completes when the last operation in flight has released its connection, or
+    /// at the drain deadline.
+    boost::asio::awaitable<void> async_shutdown(std::chrono::milliseconds drain);
     /// @brief Same as `async_shutdown()` without waiting; safe from any thread.
     void shutdown();
 

@@ -205,11 +205,18 @@ asio::awaitable<task_response> client::stop_task(std::string_view name, call_opt
 
 pool_stats client::stats() const { return impl_->stats(); }
 
-asio::awaitable<void> client::async_shutdown()
+namespace {
+
+asio::awaitable<void> shut_down(impl_ptr impl, std::chrono::milliseconds drain)
 {
-    auto impl = impl_;
-    co_await impl->async_shutdown();
+    co_await impl->async_shutdown(drain);
 }
+
+} // namespace
+
+asio::awaitable<void> client::async_shutdown() { return shut_down(impl_, std::chrono::milliseconds{0}); }
+
+asio::awaitable<void> client::async_shutdown(std::chrono::milliseconds drain) { return shut_down(impl_, drain); }
 
 void client::shutdown() { impl_->shutdown(); }
 

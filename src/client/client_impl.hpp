@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,7 +27,7 @@ public:
                                                                       call_options co) = 0;
     virtual pool_stats stats() const = 0;
     virtual void shutdown() = 0;
-    virtual boost::asio::awaitable<void> async_shutdown() = 0;
+    virtual boost::asio::awaitable<void> async_shutdown(std::chrono::milliseconds drain) = 0;
     virtual const boost::asio::any_io_executor& executor() const noexcept = 0;
     virtual const std::string& origin() const noexcept = 0;
 };

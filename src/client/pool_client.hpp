@@ -62,7 +62,7 @@ public:
         : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))), ep_(parse_endpoint(opts_)),
           req_(opts_, ep_), transport_(make_transport(opts_, ep_)),
           state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout), conns_(opts_.max_connections),
-          idle_timer_(strand_)
+          aborters_(opts_.max_connections), idle_timer_(strand_)
     {
         if (ep_.https && !opts_.tls_verify)
             log(log_level::warning, "TLS certificate verification is disabled (tls_verify=false): insecure");
@@ -95,15 +95,28 @@ public:
     void shutdown() override
     {
         shut_down_.store(true);
-        boost::asio::dispatch(strand_, [self = this->shared_from_this()] { self->do_shutdown(); });
+        boost::asio::dispatch(strand_, [self = this->shared_from_this()] {
+            self->do_shutdown();
+            self->abort_in_flight();
+        });
     }
 
-    boost::asio::awaitable<void> async_shutdown() override
+    boost::asio::awaitable<void> async_shutdown(std::chrono::milliseconds drain) override
     {
         namespace asio = boost::asio;
         shut_down_.store(true);
         co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
         do_shutdown();
+        if (drain.count() > 0 && state_.busy() > 0) {
+            // Operations in flight may finish until the drain deadline; the last release wakes us.
+            timer_type t(ex_);
+            t.expires_after(drain);
+            drains_.push_back(&t);
+            boost::system::error_code ec;
+            co_await t.async_wait(asio::bind_executor(strand_, asio::redirect_error(asio::use_awaitable, ec)));
+            std::erase(drains_, &t);
+        }
+        abort_in_flight();
         co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
     }
 
@@ -249,7 +262,9 @@ private:
                 auto ec = co_await transport_.connect(conns_[l.slot]->stream, a.deadline, msg);
                 if (ec)
                     out = ctx.fail(static_cast<error>(ec.value()), op, name, std::move(msg));
-                a = fsm.on_connect(ec, clock_type::now());
+                else
+                    publish_aborter(l.slot, conns_[l.slot]->stream.make_aborter());
+                a = fsm.on_connect(ec, shut_down_.load(), clock_type::now());
                 break;
             }
             case attempt_step::check_idle:
@@ -293,7 +308,7 @@ private:
                     served_.fetch_add(1, std::memory_order_relaxed);
                 }
                 c.parser.reset();
-                a = fsm.on_exchange(x, cancelled, shut_down_.load(std::memory_order_relaxed), clock_type::now());
+                a = fsm.on_exchange(x, cancelled, shut_down_.load(), clock_type::now());
                 break;
             }
             case attempt_step::interpret: {
@@ -314,12 +329,20 @@ private:
             case attempt_step::backoff: {
                 log(log_level::info, "retrying " + out->error().diag.request_line + " in " +
                                          std::to_string(a.delay.count()) + " ms after: " + out->error().message());
-                timer_type t(co_await asio::this_coro::executor);
-                t.expires_after(a.delay);
+                // The wait starts and ends on the pool strand, where a shutdown can cancel it.
+                co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
                 error_code ec;
-                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                const bool cancelled = is_cancelled(co_await asio::this_coro::cancellation_state) || ec;
-                a = fsm.on_backoff(cancelled, shut_down_.load(std::memory_order_relaxed), clock_type::now());
+                if (!state_.is_shut_down()) {
+                    timer_type t(ex_);
+                    t.expires_after(a.delay);
+                    backoffs_.push_back(&t);
+                    co_await t.async_wait(asio::bind_executor(strand_, asio::redirect_error(asio::use_awaitable, ec)));
+                    std::erase(backoffs_, &t);
+                }
+                const bool shut_down = state_.is_shut_down();
+                co_await asio::post(asio::use_awaitable); // leave the strand before resuming the caller
+                const bool cancelled = is_cancelled(co_await asio::this_coro::cancellation_state) || (ec && !shut_down);
+                a = fsm.on_backoff(cancelled, shut_down, clock_type::now());
                 break;
             }
             case attempt_step::complete:
@@ -369,11 +392,14 @@ private:
     {
         auto d = state_.release(slot, reusable, clock_type::now());
         if (d.close)
-            conns_[slot].reset();
+            close_slot(slot);
         if (d.handoff)
             wake(*d.handoff);
         arm_idle_timer();
         publish_stats();
+        if (!drains_.empty() && state_.busy() == 0)
+            for (auto* t : drains_)
+                t->cancel(); // drained: the shutdown need not wait any longer
     }
 
     void wake(const grant& g)
@@ -397,12 +423,14 @@ private:
             if (ec || self->state_.is_shut_down())
                 return;
             for (auto slot : self->state_.expire_idle(clock_type::now()))
-                self->conns_[slot].reset();
+                self->close_slot(slot);
             self->publish_stats();
             self->arm_idle_timer();
         });
     }
 
+    // Fails the waiters, closes the idle connections, ends the retry backoffs; new operations
+    // fail with client_shut_down. Operations in flight go on until abort_in_flight().
     void do_shutdown()
     {
         auto a = state_.shutdown();
@@ -412,9 +440,39 @@ private:
             w->timer.cancel();
         }
         for (auto slot : a.closed_slots)
-            conns_[slot].reset();
+            close_slot(slot);
+        for (auto* t : backoffs_)
+            t->cancel();
         idle_timer_.cancel();
         publish_stats();
+    }
+
+    // Makes the I/O of every connection in use fail at once: its operation ends with
+    // client_shut_down (the attempt machine knows the shutdown caused the failure).
+    void abort_in_flight()
+    {
+        std::lock_guard lk(abort_mu_);
+        for (auto& abort : aborters_)
+            abort();
+    }
+
+    // The connection of `slot` is connected: from now on a shutdown can abort its I/O. Called by
+    // the operation that holds the slot, off the strand: hence the lock (only on connect and close).
+    void publish_aborter(std::size_t slot, typename Transport::aborter_type abort)
+    {
+        std::lock_guard lk(abort_mu_);
+        aborters_[slot] = std::move(abort);
+        if (shut_down_.load()) // the shutdown may have looked at this slot before it was published
+            aborters_[slot]();
+    }
+
+    void close_slot(std::size_t slot)
+    {
+        {
+            std::lock_guard lk(abort_mu_);
+            aborters_[slot].reset();
+        }
+        conns_[slot].reset();
     }
 
     boost::asio::any_io_executor ex_;
@@ -423,10 +481,14 @@ private:
     endpoint ep_;
     request_templates req_;
     Transport transport_;
-    pool_state state_;                                    // strand only
-    std::vector<std::unique_ptr<connection_type>> conns_; // a slot's object belongs to whoever holds the slot
-    timer_type idle_timer_;                               // strand only
-    bool idle_timer_armed_ = false;                       // strand only
+    pool_state state_;                                       // strand only
+    std::vector<std::unique_ptr<connection_type>> conns_;    // a slot's object belongs to whoever holds the slot
+    std::mutex abort_mu_;                                    // guards aborters_
+    std::vector<typename Transport::aborter_type> aborters_; // per slot, once connected
+    std::vector<timer_type*> backoffs_;                      // strand only: retry backoffs waiting
+    std::vector<timer_type*> drains_;                        // strand only: async_shutdown drains waiting
+    timer_type idle_timer_;                                  // strand only
+    bool idle_timer_armed_ = false;                          // strand only
     mutable std::mutex stats_mu_;
     pool_stats stats_;
     std::atomic<std::uint64_t> created_{0}, served_{0}, retried_{0};

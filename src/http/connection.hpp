@@ -8,6 +8,9 @@
 //   void expires_at(std::chrono::steady_clock::time_point);  // one deadline for what follows
 //   void expires_never();
 //   bool has_unsolicited_bytes();  // bytes (or an error) arrived while the connection idled
+//   Aborter make_aborter();        // once connected: a movable object whose operator()() makes
+//                                  // the stream's pending and later I/O fail, callable from
+//                                  // another thread; reset() forgets the stream
 // and reports a passed deadline as boost::beast::error::timeout: tcp_or_tls_stream in
 // production (http/tcp_transport.hpp), an in-memory stream with a manual clock in tests.
 

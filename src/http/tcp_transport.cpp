@@ -16,6 +16,10 @@
 
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace plexbutler::detail {
 
 namespace asio = boost::asio;
@@ -45,6 +49,25 @@ error_code map_handshake_error(ssl::stream<beast::tcp_stream>& tls, const error_
 }
 
 } // namespace
+
+void socket_aborter::operator()() const noexcept
+{
+    if (fd_ >= 0)
+        ::shutdown(fd_, SHUT_RDWR);
+}
+
+void socket_aborter::reset() noexcept
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+    fd_ = -1;
+}
+
+socket_aborter tcp_or_tls_stream::make_aborter() noexcept
+{
+    const int fd = tcp().socket().native_handle();
+    return socket_aborter(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
+}
 
 tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep) : opts_(&opts), ep_(&ep)
 {

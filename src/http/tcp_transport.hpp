@@ -23,8 +23,38 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace plexbutler::detail {
+
+/// Aborts the I/O of one connection from any thread: shuts its socket down through a duplicate
+/// descriptor, which no other socket can be given while this object holds it (the stream may
+/// close its own descriptor at any time, e.g. on a timeout). Move-only; empty when default-made.
+class socket_aborter {
+public:
+    socket_aborter() = default;
+    explicit socket_aborter(int fd) noexcept : fd_(fd) {}
+    socket_aborter(socket_aborter&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    socket_aborter& operator=(socket_aborter&& o) noexcept
+    {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    socket_aborter(const socket_aborter&) = delete;
+    socket_aborter& operator=(const socket_aborter&) = delete;
+    ~socket_aborter() { reset(); }
+
+    /// Pending and later reads and writes of the socket fail at once (both directions shut down).
+    void operator()() const noexcept;
+    /// Releases the duplicate descriptor.
+    void reset() noexcept;
+
+private:
+    int fd_ = -1;
+};
 
 /// A TCP stream, or a TLS stream over one, behind one AsyncReadStream/AsyncWriteStream
 /// interface. Deadlines are Beast's tcp_stream timeouts (reported as beast::error::timeout).
@@ -48,6 +78,9 @@ public:
 
     void expires_at(std::chrono::steady_clock::time_point t) { tcp().expires_at(t); }
     void expires_never() { tcp().expires_never(); }
+
+    /// What aborts this stream's I/O from another thread (a duplicate of the connected socket).
+    socket_aborter make_aborter() noexcept;
 
     /// Bytes nobody asked for (or an error) are waiting on the socket.
     bool has_unsolicited_bytes() noexcept
@@ -94,6 +127,7 @@ public:
     using timer_type = boost::asio::steady_timer;
     using stream_type = tcp_or_tls_stream;
     using connection_type = basic_connection<stream_type>;
+    using aborter_type = socket_aborter;
 
     /// Sets up the TLS context for https (the caller's, or one with the system store and the
     /// options' CA file and path). @throws std::invalid_argument when a CA file or path is unusable.

@@ -55,9 +55,11 @@ attempt_action attempt_fsm::on_checkout(boost::system::error_code ec, bool needs
     return a;
 }
 
-attempt_action attempt_fsm::on_connect(boost::system::error_code ec, attempt_time now) noexcept
+attempt_action attempt_fsm::on_connect(boost::system::error_code ec, bool shut_down, attempt_time now) noexcept
 {
     assert(state_ == state::connect);
+    if (ec && shut_down)
+        return complete(attempt_end::shut_down, slot_release::close);
     if (ec)
         return finish_attempt(ec, 0, std::nullopt, slot_release::close, now);
     return exchange();
@@ -88,6 +90,8 @@ attempt_action attempt_fsm::on_exchange(const exchange_outcome& o, bool cancelle
                                         attempt_time now) noexcept
 {
     assert(state_ == state::exchange);
+    if (o.ec && shut_down) // the shutdown aborted this exchange
+        return complete(attempt_end::shut_down, slot_release::close);
     if (o.ec) {
         // A keep-alive connection the server closed while it idled fails before any byte: every
         // Butler operation is safe to repeat, so once per attempt it is retried on a new connection.

@@ -97,14 +97,16 @@ public:
     attempt_action on_checkout(boost::system::error_code ec, bool needs_connect, bool cancelled,
                                attempt_time now) noexcept;
 
-    /// The connect step ended with `ec` (a plexbutler error) or success.
-    attempt_action on_connect(boost::system::error_code ec, attempt_time now) noexcept;
+    /// The connect step ended with `ec` (a plexbutler error) or success. `shut_down`: the client
+    /// is shutting down (a failure is then its doing: no retry).
+    attempt_action on_connect(boost::system::error_code ec, bool shut_down, attempt_time now) noexcept;
 
     /// `unsolicited`: the idle connection has bytes (or an error) waiting.
     attempt_action on_idle_check(bool unsolicited, attempt_time now) noexcept;
 
     /// The exchange ended. `cancelled` is the caller's cancellation state, asked when `o.ec` is set;
-    /// `shut_down` whether the client is shutting down.
+    /// `shut_down` whether the client is shutting down (it aborts the I/O in flight: a failure is
+    /// then its doing, with no stale-connection retry and no retry).
     attempt_action on_exchange(const exchange_outcome& o, bool cancelled, bool shut_down, attempt_time now) noexcept;
 
     /// The response was interpreted: `ec` is empty on success. `status` is the HTTP status read,

@@ -266,17 +266,78 @@ TEST_CASE("pool: shutdown fails waiters with cancelled and later calls with clie
     auto first = spawn(ctx, c.try_get_butler_tasks());
     auto second = spawn(ctx, c.try_get_butler_tasks());
     REQUIRE(settle(ctx, [&] { return c.stats().waiting == 1 && server.requests().size() == 1; }));
-    run_void(ctx, c.async_shutdown());
-    REQUIRE(settle(ctx, [&] { return second->has_value(); }));
+    run_void(ctx, c.async_shutdown()); // no clock moves: nothing waits for the server
+    REQUIRE(settle(ctx, [&] { return first->has_value() && second->has_value(); }));
     REQUIRE_FALSE((*second)->has_value());
-    CHECK((*second)->error().code == error::cancelled);
-    advance_clock(ctx, 300ms);
-    REQUIRE(settle(ctx, [&] { return first->has_value(); }));
-    CHECK((*first)->has_value()); // in flight: completes normally
+    CHECK((*second)->error().code == error::cancelled); // queued
+    REQUIRE_FALSE((*first)->has_value());
+    CHECK((*first)->error().code == error::client_shut_down); // in flight: aborted
+    CHECK((*first)->error().diag.server_message == "client shut down");
     auto later = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE_FALSE(later.has_value());
     CHECK(later.error().code == error::client_shut_down);
     CHECK(settle(ctx, [&] { return c.stats().open == 0 && c.stats().busy == 0; }));
+}
+
+TEST_CASE("pool: async_shutdown with a drain lets operations in flight finish", "[client][pool][shutdown]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.set_default(script{}.read_request().pause(300ms).send(tasks_ok()).repeat());
+    client c = server.make_client();
+    auto a = spawn(ctx, c.try_get_butler_tasks());
+    auto b = spawn(ctx, c.try_start_all_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 2; }));
+    bool shut = false;
+    asio::co_spawn(ctx, c.async_shutdown(1000ms), [&](std::exception_ptr) { shut = true; });
+    drain(ctx);
+    auto late = run_on(ctx, c.try_get_butler_tasks()); // refused at once during the drain
+    REQUIRE_FALSE(late.has_value());
+    CHECK(late.error().code == error::client_shut_down);
+    CHECK_FALSE(shut);
+    advance_clock(ctx, 300ms); // the server answers both: the drain ends before its deadline
+    REQUIRE(settle(ctx, [&] { return shut && a->has_value() && b->has_value(); }));
+    CHECK((*a)->has_value());
+    CHECK((*b)->has_value());
+    CHECK(c.stats().open == 0);
+}
+
+TEST_CASE("pool: a drain deadline aborts what is still in flight", "[client][pool][shutdown]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.set_default(script{}.read_request().pause(5s).send(tasks_ok()).repeat());
+    client c = server.make_client();
+    auto a = spawn(ctx, c.try_get_butler_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    bool shut = false;
+    asio::co_spawn(ctx, c.async_shutdown(200ms), [&](std::exception_ptr) { shut = true; });
+    advance_clock(ctx, 150ms);
+    CHECK_FALSE(shut);
+    CHECK_FALSE(*a);
+    advance_clock(ctx, 60ms);
+    REQUIRE(settle(ctx, [&] { return shut && a->has_value(); }));
+    REQUIRE_FALSE((*a)->has_value());
+    CHECK((*a)->error().code == error::client_shut_down);
+}
+
+TEST_CASE("pool: a shutdown ends a retry backoff", "[client][pool][shutdown][retry]")
+{
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.set_default(script{}.respond(http_response(503, "", "text/plain", "Retry-After: 5\r\n")).repeat());
+    client_options o;
+    o.retry.max_attempts = 3;
+    client c = server.make_client(o);
+    auto a = spawn(ctx, c.try_get_butler_tasks());
+    REQUIRE(settle(ctx, [&] { return server.requests().size() == 1; }));
+    drain(ctx); // the operation now sleeps 5 s before its next attempt
+    CHECK_FALSE(*a);
+    c.shutdown();
+    REQUIRE(settle(ctx, [&] { return a->has_value(); })); // no clock moves
+    REQUIRE_FALSE((*a)->has_value());
+    CHECK((*a)->error().code == error::client_shut_down);
+    CHECK(server.requests().size() == 1);
 }
 
 TEST_CASE("pool: too many waiters", "[client][pool]")
@@ -315,6 +376,38 @@ TEST_CASE("pool (loopback): a keep-alive connection closed by the server is retr
     CHECK(c.stats().requests_retried == 1);
     CHECK(c.stats().connections_created == 2);
     CHECK(server.connections() == 2);
+}
+
+TEST_CASE("pool (loopback): shutdown with requests in flight against a slow server returns at once",
+          "[client][pool][shutdown]")
+{
+    scripted_server server;
+    server.set_default(script{}.read_request().pause(5000ms).send(tasks_ok()).repeat());
+    for (bool by_destructor : {false, true}) {
+        asio::io_context ctx;
+        std::optional<client> c;
+        c.emplace(ctx, options_for(server));
+        std::vector<std::optional<result<tasks_response>>> out(3);
+        for (auto& slot : out)
+            asio::co_spawn(ctx, c->try_get_butler_tasks(),
+                           [&slot](std::exception_ptr, result<tasks_response> r) { slot = std::move(r); });
+        const auto before = server.requests().size();
+        REQUIRE(settle(ctx, [&] { return server.requests().size() == before + 3; })); // all three sent
+        const auto start = std::chrono::steady_clock::now();
+        if (by_destructor)
+            c.reset(); // the destructor shuts down too
+        else
+            c->shutdown();
+        ctx.restart();
+        ctx.run(); // returns once the aborted operations have failed: nothing is left
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        CHECK(elapsed < 1000ms); // the server would answer after 5 s
+        for (auto& r : out) {
+            REQUIRE(r.has_value());
+            REQUIRE_FALSE(r->has_value());
+            CHECK(r->error().code == error::client_shut_down);
+        }
+    }
 }
 
 TEST_CASE("pool: operations resume on the awaiting coroutine's executor", "[client][pool]")

@@ -62,7 +62,7 @@ TEST_CASE("attempt: a new connection goes checkout, connect, exchange, interpret
     CHECK(a.step == attempt_step::connect);
     CHECK(a.deadline == t0 + 10s);
     CHECK_FALSE(fsm.reused());
-    a = fsm.on_connect({}, t0 + 1ms);
+    a = fsm.on_connect({}, false, t0 + 1ms);
     CHECK(a.step == attempt_step::exchange);
     CHECK(a.deadline == t0 + 10s); // one deadline for the whole attempt
     a = fsm.on_exchange(ok_exchange(), false, false, t0 + 2ms);
@@ -81,7 +81,7 @@ TEST_CASE("attempt: a timeout of 0 sets no deadline", "[attempt]")
     attempt_fsm fsm(p, 0ms, &half);
     CHECK(fsm.start(t0).deadline == attempt_time::max());
     CHECK(fsm.on_checkout({}, true, false, t0).deadline == attempt_time::max());
-    CHECK(fsm.on_connect({}, t0).deadline == attempt_time::max());
+    CHECK(fsm.on_connect({}, false, t0).deadline == attempt_time::max());
 }
 
 TEST_CASE("attempt: a pooled connection is checked for unsolicited bytes before it is used", "[attempt]")
@@ -130,7 +130,7 @@ TEST_CASE("attempt: a reused connection closed before any byte is retried once o
     SECTION("the new connection then works")
     {
         CHECK(fsm.on_checkout({}, true, false, t0).step == attempt_step::connect);
-        CHECK(fsm.on_connect({}, t0).step == attempt_step::exchange);
+        CHECK(fsm.on_connect({}, false, t0).step == attempt_step::exchange);
         CHECK(fsm.on_exchange(ok_exchange(), false, false, t0).step == attempt_step::interpret);
         CHECK(fsm.on_interpret({}, 200, std::nullopt, t0).end == attempt_end::success);
     }
@@ -145,7 +145,7 @@ TEST_CASE("attempt: no stale retry on a new connection, after response bytes, or
     SECTION("new connection")
     {
         fsm.on_checkout({}, true, false, t0);
-        fsm.on_connect({}, t0);
+        fsm.on_connect({}, false, t0);
         a = fsm.on_exchange(failed_exchange(boost::asio::error::eof), false, false, t0);
     }
     SECTION("some bytes were read")
@@ -177,7 +177,7 @@ TEST_CASE("attempt: the connection is kept only after a clean HTTP/1.1 keep-aliv
     attempt_fsm fsm(p, 10s, &half);
     fsm.start(t0);
     fsm.on_checkout({}, true, false, t0);
-    fsm.on_connect({}, t0);
+    fsm.on_connect({}, false, t0);
     auto x = ok_exchange();
     bool shut_down = false;
     slot_release expected = slot_release::close;
@@ -225,7 +225,7 @@ TEST_CASE("attempt: checkout outcomes", "[attempt]")
     SECTION("connect failed: the slot is closed")
     {
         fsm.on_checkout({}, true, false, t0);
-        auto a = fsm.on_connect(error::connect_failed, t0);
+        auto a = fsm.on_connect(error::connect_failed, false, t0);
         CHECK(a.end == attempt_end::last_failure);
         CHECK(a.release == slot_release::close);
     }
@@ -237,7 +237,7 @@ TEST_CASE("attempt: the retry policy backs off, honours Retry-After, and starts 
     attempt_fsm fsm(p, 10s, &half);
     fsm.start(t0);
     fsm.on_checkout({}, true, false, t0);
-    fsm.on_connect({}, t0);
+    fsm.on_connect({}, false, t0);
     fsm.on_exchange(ok_exchange(), false, false, t0);
     auto a = fsm.on_interpret(error::server_error, 503, std::chrono::seconds{2}, t0 + 1s);
     CHECK(a.step == attempt_step::backoff);
@@ -271,7 +271,7 @@ TEST_CASE("attempt: what the policy does not retry completes at once", "[attempt
     SECTION("a status not in retry_statuses")
     {
         fsm.on_checkout({}, true, false, t0);
-        fsm.on_connect({}, t0);
+        fsm.on_connect({}, false, t0);
         fsm.on_exchange(ok_exchange(), false, false, t0);
         CHECK(fsm.on_interpret(error::unauthorized, 401, std::nullopt, t0).end == attempt_end::last_failure);
     }
@@ -279,18 +279,18 @@ TEST_CASE("attempt: what the policy does not retry completes at once", "[attempt
     {
         p.retry_connection_errors = false;
         fsm.on_checkout({}, true, false, t0);
-        CHECK(fsm.on_connect(error::connect_failed, t0).end == attempt_end::last_failure);
+        CHECK(fsm.on_connect(error::connect_failed, false, t0).end == attempt_end::last_failure);
     }
     SECTION("a backoff that would pass max_elapsed")
     {
         p.max_elapsed = 1s;
         fsm.on_checkout({}, true, false, t0);
-        CHECK(fsm.on_connect(error::connect_failed, t0 + 950ms).end == attempt_end::last_failure);
+        CHECK(fsm.on_connect(error::connect_failed, false, t0 + 950ms).end == attempt_end::last_failure);
     }
     SECTION("a timeout of the read is retried like a connection error")
     {
         fsm.on_checkout({}, true, false, t0);
-        fsm.on_connect({}, t0);
+        fsm.on_connect({}, false, t0);
         auto a = fsm.on_exchange(failed_exchange(boost::beast::error::timeout), false, false, t0);
         CHECK(a.step == attempt_step::backoff);
         CHECK(a.release == slot_release::close);
@@ -303,7 +303,7 @@ TEST_CASE("attempt: cancellation or shutdown during the backoff ends the operati
     attempt_fsm fsm(p, 10s, &half);
     fsm.start(t0);
     fsm.on_checkout({}, true, false, t0);
-    REQUIRE(fsm.on_connect(error::connect_failed, t0).step == attempt_step::backoff);
+    REQUIRE(fsm.on_connect(error::connect_failed, false, t0).step == attempt_step::backoff);
     SECTION("cancelled")
     {
         auto a = fsm.on_backoff(true, false, t0);
@@ -321,9 +321,42 @@ TEST_CASE("attempt: the jitter comes from the injected source", "[attempt][retry
     attempt_fsm low(p, 0ms, []() noexcept { return 0.0; });
     low.start(t0);
     low.on_checkout({}, true, false, t0);
-    CHECK(low.on_connect(error::connect_failed, t0).delay == 50ms);
+    CHECK(low.on_connect(error::connect_failed, false, t0).delay == 50ms);
     attempt_fsm high(p, 0ms, []() noexcept { return 0.999999; });
     high.start(t0);
     high.on_checkout({}, true, false, t0);
-    CHECK(high.on_connect(error::connect_failed, t0).delay == 150ms);
+    CHECK(high.on_connect(error::connect_failed, false, t0).delay == 150ms);
+}
+
+TEST_CASE("attempt: a shutdown that aborts the connect or the exchange ends the operation", "[attempt][shutdown]")
+{
+    const auto p = retries(3); // retries are on: the shutdown still ends it
+    attempt_fsm fsm(p, 10s, &half);
+    fsm.start(t0);
+    SECTION("connect")
+    {
+        fsm.on_checkout({}, true, false, t0);
+        auto a = fsm.on_connect(error::connect_failed, true, t0);
+        CHECK(a.step == attempt_step::complete);
+        CHECK(a.end == attempt_end::shut_down);
+        CHECK(a.release == slot_release::close);
+    }
+    SECTION("exchange on a reused connection: no stale-connection retry")
+    {
+        fsm.on_checkout({}, false, false, t0);
+        fsm.on_idle_check(false, t0);
+        auto a = fsm.on_exchange(failed_exchange(boost::asio::error::eof), false, true, t0);
+        CHECK(a.step == attempt_step::complete);
+        CHECK(a.end == attempt_end::shut_down);
+        CHECK(a.release == slot_release::close);
+    }
+    SECTION("a complete exchange during the shutdown is still the result")
+    {
+        fsm.on_checkout({}, true, false, t0);
+        fsm.on_connect({}, true, t0);
+        CHECK(fsm.on_exchange(ok_exchange(), false, true, t0).step == attempt_step::interpret);
+        auto a = fsm.on_interpret({}, 200, std::nullopt, t0);
+        CHECK(a.end == attempt_end::success);
+        CHECK(a.release == slot_release::close); // not kept: the pool is shutting down
+    }
 }

@@ -102,12 +102,13 @@ struct completion {
     }
 };
 
-// Cancelling a pending operation closes the stream (the client never reuses a connection after
-// an error): the pending read completes with operation_aborted. Posted: closing completes the
-// operation, whose completion clears the slot that is running this handler.
-struct canceller {
+// Closes the stream, posted to its executor: for a cancelled operation (closing completes the
+// operation, whose completion clears the slot that is running this handler) and for the
+// pool's shutdown (the memory transport's aborter). The pending read completes with
+// operation_aborted; the client never reuses a connection after an error.
+struct closer {
     std::weak_ptr<stream_state> state;
-    void operator()(boost::asio::cancellation_type) const
+    void operator()() const
     {
         if (auto s = state.lock())
             boost::asio::post(s->stream.get_executor(), [w = state] {
@@ -115,6 +116,8 @@ struct canceller {
                     st->stream.close();
             });
     }
+    void operator()(boost::asio::cancellation_type) const { (*this)(); }
+    void reset() noexcept { state.reset(); }
 };
 
 } // namespace detail_memory
@@ -153,6 +156,8 @@ public:
 
     bool has_unsolicited_bytes() noexcept { return !s_->stream.str().empty(); }
 
+    detail_memory::closer make_aborter() noexcept { return detail_memory::closer{s_}; }
+
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token)
     {
@@ -162,7 +167,7 @@ public:
                     return post_timeout(s, std::move(handler));
                 auto slot = boost::asio::get_associated_cancellation_slot(handler);
                 if (slot.is_connected())
-                    slot.template emplace<detail_memory::canceller>(detail_memory::canceller{s});
+                    slot.template emplace<detail_memory::closer>(detail_memory::closer{s});
                 s->stream.async_read_some(b, detail_memory::completion<decltype(handler)>{std::move(handler), s});
             },
             token, buffers);
@@ -204,6 +209,7 @@ struct memory_transport {
     using timer_type = manual_timer;
     using stream_type = memory_stream;
     using connection_type = detail::basic_connection<memory_stream>;
+    using aborter_type = detail_memory::closer;
 
     std::shared_ptr<memory_acceptor> accept;
 
