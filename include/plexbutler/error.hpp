@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -132,7 +133,25 @@ private:
 /// @brief Throws `butler_error(f)`; makes `boost::system::result<T, failure>::value()` throw it.
 [[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
 
-/// @brief Replaces every occurrence of `secret` in `text` with `<redacted>`; no-op for an empty secret.
+/// @brief Secrets at least this long are redacted wherever they occur in a text; shorter ones only
+/// where they stand as a whole value (see `redact`). The CLI refuses shorter tokens.
+inline constexpr std::size_t redact_anywhere_length = 8;
+
+/// @brief `text` with each occurrence of `secret` replaced by `<redacted>`, without garbling the rest.
+///
+/// The rule, so that a secret never leaks and a short one never mangles a message:
+/// - A secret of `redact_anywhere_length` (8) or more characters is redacted wherever it occurs,
+///   also inside a longer word: a real Plex token (about 20 characters) is never printed.
+/// - A shorter secret is redacted only where it stands as a whole value: neither neighbour is a
+///   token character (ASCII letter, digit, `-`, `.`, `_`, `~`). A one-character token `1` turns
+///   `token 1` into `token <redacted>` but leaves `127.0.0.1` and `connect` alone.
+/// - Overlapping or adjacent occurrences become one `<redacted>`: no piece of the secret is left.
+/// - An occurrence lying inside a `<redacted>` already in `text` is not one: redacting twice
+///   changes nothing, and a secret such as `dac` or `redacted` does not mangle the marker.
+/// - A secret equal to a common word (`connection`) is redacted where that word appears: the
+///   function cannot tell the word from the secret.
+///
+/// The empty secret changes nothing.
 std::string redact(std::string text, std::string_view secret);
 
 } // namespace plexbutler

@@ -1,9 +1,11 @@
 #include <plexbutler/error.hpp>
 
+#include "util/ascii.hpp"
 #include "util/escape.hpp"
 
 #include <boost/throw_exception.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -145,16 +147,40 @@ void throw_exception_from_error(const failure& f, const boost::source_location& 
 
 std::string redact(std::string text, std::string_view secret)
 {
-    if (secret.empty()) {
+    if (secret.empty())
         return text;
+    static constexpr std::string_view marker = "<redacted>";
+    const std::string_view in = text;
+    const bool anywhere = secret.size() >= redact_anywhere_length;
+    // Whether the occurrence of `secret` at `at` is redacted (see the rule in error.hpp).
+    auto counts = [&](std::size_t at) {
+        const std::size_t end = at + secret.size();
+        for (std::size_t m = end > marker.size() ? end - marker.size() : 0; m <= at; ++m)
+            if (in.substr(m, marker.size()) == marker)
+                return false;
+        if (anywhere)
+            return true;
+        return (at == 0 || !detail::is_token_char(in[at - 1])) && (end == in.size() || !detail::is_token_char(in[end]));
+    };
+    std::string out;
+    std::size_t copied = 0;
+    for (std::size_t at = in.find(secret); at != std::string_view::npos; at = in.find(secret, at + 1)) {
+        if (!counts(at))
+            continue;
+        std::size_t end = at + secret.size();
+        // Overlapping and adjacent occurrences join this one.
+        for (std::size_t next = in.find(secret, at + 1); next != std::string_view::npos && next <= end;
+             next = in.find(secret, next + 1))
+            if (counts(next))
+                end = std::max(end, next + secret.size());
+        out.append(in.substr(copied, at - copied)).append(marker);
+        copied = end;
+        at = end - 1;
     }
-    static constexpr std::string_view replacement = "<redacted>";
-    std::size_t pos = 0;
-    while ((pos = text.find(secret, pos)) != std::string::npos) {
-        text.replace(pos, secret.size(), replacement);
-        pos += replacement.size();
-    }
-    return text;
+    if (copied == 0 && out.empty())
+        return text;
+    out.append(in.substr(copied));
+    return out;
 }
 
 } // namespace plexbutler

@@ -28,6 +28,14 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept
 /// True for HTTP optional whitespace (RFC 9110 5.6.3: SP and HTAB).
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 
+/// True for the characters of a Plex token: ASCII letters, digits and `-` `.` `_` `~` (the unreserved
+/// characters of RFC 3986, which a token may use unescaped in a URL).
+constexpr bool is_token_char(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
 /// `s` without leading and trailing optional whitespace (SP, HTAB).
 constexpr std::string_view trim_ows(std::string_view s) noexcept
 {

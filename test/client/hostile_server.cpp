@@ -137,8 +137,9 @@ TEST_CASE("hostile: an endless stream of empty-extension chunk headers is bounde
                     .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
                     .send(std::move(flood))
                     .hang());
-    CHECK((o.f.code == error::body_too_large || o.f.code == error::malformed_http ||
-           o.f.code == error::header_too_large || o.f.code == error::json_decode_failed));
+    // The framing (chunk headers with their extensions) counts against the 1 MiB body budget
+    // (http/response_parser.hpp): 2 MiB of it ends as body_too_large, whatever the segmentation.
+    CHECK(o.f.code == error::body_too_large);
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
 
@@ -153,7 +154,7 @@ TEST_CASE("hostile: a chunk header that never ends is bounded", "[client][hostil
                     .send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1;")
                     .drip(std::move(endless), 1ms, 256 * 1024),
                 2000ms);
-    CHECK((o.f.code == error::body_too_large || o.f.code == error::header_too_large));
+    CHECK(o.f.code == error::body_too_large);
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
 
@@ -168,7 +169,7 @@ TEST_CASE("hostile: a trailer that never ends is bounded", "[client][hostile]")
                                "2\r\n{}\r\n0\r\n")
                          .drip(std::move(endless), 1ms, 256 * 1024),
                      2000ms);
-    CHECK((o.f.code == error::body_too_large || o.f.code == error::header_too_large));
+    CHECK(o.f.code == error::body_too_large);
     CHECK(o.rss_growth_kib < memory_bound_kib);
 }
 
@@ -273,10 +274,13 @@ TEST_CASE("hostile: a status line with a NUL byte or bare LF endings", "[client]
 
 TEST_CASE("hostile: HTTP/2 preface or a TLS alert instead of HTTP/1.1", "[client][hostile]")
 {
+    // Beast reads the version from the first 8 bytes: the 9-byte preface fails there, while the
+    // 7-byte alert is too short to judge, so the close ends an incomplete response. Bytes always
+    // arrive before the close, so neither depends on how the stream is segmented.
     auto o = hostile(script{}.read_request().send(std::string("\x00\x00\x12\x04\x00\x00\x00\x00\x00", 9)).close());
-    CHECK((o.f.code == error::malformed_http || o.f.code == error::connection_closed));
+    CHECK(o.f.code == error::malformed_http);
     auto p = hostile(script{}.read_request().send(std::string("\x15\x03\x01\x00\x02\x02\x46", 7)).close());
-    CHECK((p.f.code == error::malformed_http || p.f.code == error::connection_closed));
+    CHECK(p.f.code == error::connection_closed);
 }
 
 TEST_CASE("hostile: a redirect to the same server is not followed", "[client][hostile]")

@@ -175,14 +175,79 @@ TEST_CASE("result<T, failure>::value() throws butler_error", "[error]")
     CHECK(good.value() == 7);
 }
 
-TEST_CASE("redact removes every occurrence of the secret", "[error]")
+TEST_CASE("redact: a token of 8 or more characters is redacted wherever it occurs", "[error][redact]")
 {
-    CHECK(redact("GET /butler?X-Plex-Token=abc123 token abc123", "abc123") ==
+    const std::string token = "Qx9-z_Ab12cD";
+    CHECK(redact("GET /butler?X-Plex-Token=" + token + " token " + token, token) ==
           "GET /butler?X-Plex-Token=<redacted> token <redacted>");
-    CHECK(redact("nothing here", "abc123") == "nothing here");
-    CHECK(redact("abc", "") == "abc");
-    CHECK(redact("aaaa", "aa") == "<redacted><redacted>");
-    // The replacement itself never re-triggers a match.
+    CHECK(redact("nothing here", token) == "nothing here");
+    CHECK(redact("", token).empty());
+    // Also inside a longer word or at the end of a sentence: a real token never leaks.
+    CHECK(redact("echo:x" + token + "x.", token) == "echo:x<redacted>x.");
+    CHECK(redact(token + ".", token) == "<redacted>.");
+    CHECK(redact(token, token) == "<redacted>");
+    // The shortest length redacted anywhere.
+    CHECK(redact("xabcdefghx", "abcdefgh") == "x<redacted>x");
+    CHECK(redact("xabcdefgx", "abcdefg") == "xabcdefgx");
+}
+
+TEST_CASE("redact: a token shorter than 8 characters is redacted only as a whole value", "[error][redact]")
+{
+    // The message a one-character token used to garble into
+    // "connec<redacted> failed <redac<redacted>ed>o 127.0.0.1:1".
+    const std::string message = "connect failed <redacted> to 127.0.0.1:1: Connection refused";
+    CHECK(redact(message, "t") == message);
+    CHECK(redact("connect failed to 127.0.0.1", "t") == "connect failed to 127.0.0.1"); // the README's example
+    // Where "1" stands as a whole value it is redacted: the function cannot tell it from the token.
+    CHECK(redact(message, "1") == "connect failed <redacted> to 127.0.0.1:<redacted>: Connection refused");
+    CHECK(redact(message, "0") == message);
+    CHECK(redact("token 1, id 1; 1:1 (1) 1", "1") ==
+          "token <redacted>, id <redacted>; <redacted>:<redacted> (<redacted>) <redacted>");
+    CHECK(redact("X-Plex-Token=abc&x=abc", "abc") == "X-Plex-Token=<redacted>&x=<redacted>");
+    CHECK(redact("abc", "abc") == "<redacted>");
+    // '-', '.', '_', '~' can be part of a token: an occurrence next to them is part of a longer value.
+    for (const std::string neighbour : {"a", "Z", "7", "-", ".", "_", "~"}) {
+        INFO("neighbour " << neighbour);
+        CHECK(redact(neighbour + "abc", "abc") == neighbour + "abc");
+        CHECK(redact("abc" + neighbour, "abc") == "abc" + neighbour);
+    }
+    CHECK(redact("aaa", "aa") == "aaa");
+}
+
+TEST_CASE("redact: overlapping and adjacent occurrences become one marker", "[error][redact]")
+{
+    CHECK(redact("abababababab", "abababab") == "<redacted>");
+    CHECK(redact("[abababababab]", "abababab") == "[<redacted>]");
+    CHECK(redact("TOKEN123TOKEN123", "TOKEN123") == "<redacted>");
+    CHECK(redact("TOKEN123 TOKEN123", "TOKEN123") == "<redacted> <redacted>");
+    CHECK(redact("a/b a/b", "a/b") == "<redacted> <redacted>");
+}
+
+TEST_CASE("redact: the marker is never taken apart and redacting twice changes nothing", "[error][redact]")
+{
+    const std::string once = "GET <redacted> token <redacted>";
+    // Secrets that occur inside the word of the marker.
+    for (const std::string secret : {"red", "dac", "e", "redacted", "<redacted>", "redacted>", "<red"}) {
+        INFO("secret " << secret);
+        CHECK(redact(once, secret) == once);
+    }
+    // A secret equal to the word is still redacted where it stands outside a marker.
+    CHECK(redact("redacted <redacted>", "redacted") == "<redacted> <redacted>");
     CHECK(redact("redacted", "redacted") == "<redacted>");
-    CHECK(redact("", "x").empty());
+    // An occurrence that reaches beyond a marker carries text of its own: it is redacted.
+    CHECK(redact("<redacted>abcdefgh", "ted>abcdefgh") == "<redac<redacted>");
+    for (const std::string secret : {"1", "abc", "Qx9-z_Ab12cD", "redacted"}) {
+        const std::string text = "x " + secret + " y" + secret + secret + " <redacted>" + secret + ".";
+        INFO("secret " << secret);
+        CHECK(redact(redact(text, secret), secret) == redact(text, secret));
+    }
+}
+
+TEST_CASE("redact: a token equal to a common word is redacted where the word appears", "[error][redact]")
+{
+    // Documented: the function cannot tell the word from the token. Real tokens are random.
+    CHECK(redact("connection closed by server", "connection") == "<redacted> closed by server");
+    CHECK(redact("connect failed", "failed") == "connect <redacted>");
+    CHECK(redact("the server", "the") == "<redacted> server");
+    CHECK(redact("abc", "") == "abc");
 }

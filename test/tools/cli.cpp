@@ -302,6 +302,14 @@ TEST_CASE("exit code 2: usage errors", "[cli][exit]")
     auto bad_url = run_cli({"--server", "ftp://127.0.0.1:1", "list"});
     CHECK(bad_url.exit_code == 2);
     check_one_error_line(bad_url);
+    // A token too short to be redacted wherever it occurs (error.hpp), from the option or the
+    // environment: refused before any I/O, without repeating it.
+    for (const auto& short_token : {run_cli({"--server", "http://127.0.0.1:1", "--token", "Xq7", "list"}),
+                                    run_cli({"--server", "http://127.0.0.1:1", "list"}, {{"PLEX_TOKEN", "Xq7"}})}) {
+        CHECK(short_token.exit_code == 2);
+        check_one_error_line(short_token, "the token must have at least 8 characters");
+        CHECK(short_token.err.find("Xq7") == std::string::npos);
+    }
 }
 
 TEST_CASE("a hostile server cannot drive the terminal", "[cli]")

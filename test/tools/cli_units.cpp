@@ -59,11 +59,12 @@ TEST_CASE("parse_args: defaults and commands", "[cli][args]")
 
 TEST_CASE("parse_args: global options, both spellings, anywhere", "[cli][args]")
 {
-    auto inv = parse_args({"--server", "https://plex.example:32400", "--token=abc", "--client-id", "me", "--timeout-ms",
-                           "2500", "--retries=3", "--ca-file", "ca.pem", "--insecure", "--verbose", "list"},
-                          no_env());
+    auto inv =
+        parse_args({"--server", "https://plex.example:32400", "--token=abc-1234", "--client-id", "me", "--timeout-ms",
+                    "2500", "--retries=3", "--ca-file", "ca.pem", "--insecure", "--verbose", "list"},
+                   no_env());
     CHECK(inv.server_url == "https://plex.example:32400");
-    CHECK(inv.token == "abc");
+    CHECK(inv.token == "abc-1234");
     CHECK(inv.client_id == "me");
     CHECK(inv.timeout == 2500ms);
     CHECK(inv.retries == 3);
@@ -82,9 +83,9 @@ TEST_CASE("parse_args: environment variables, overridden by options", "[cli][arg
     auto inv = parse_args({"list"}, env);
     CHECK(inv.server_url == "http://10.0.0.2:32400");
     CHECK(inv.token == "env-token");
-    auto over = parse_args({"--server", "http://127.0.0.1:1", "--token", "opt", "list"}, env);
+    auto over = parse_args({"--server", "http://127.0.0.1:1", "--token", "opt-token", "list"}, env);
     CHECK(over.server_url == "http://127.0.0.1:1");
-    CHECK(over.token == "opt");
+    CHECK(over.token == "opt-token");
     // An empty PLEX_SERVER_URL keeps the default.
     CHECK(parse_args({"list"}, env_of({{"PLEX_SERVER_URL", ""}})).server_url == "http://127.0.0.1:32400");
 }
@@ -106,6 +107,32 @@ TEST_CASE("parse_args: usage errors", "[cli][args]")
     CHECK_THROWS_AS(parse_args({"--server"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"--insecure=yes", "list"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"-x", "list"}, no_env()), usage_error);
+}
+
+TEST_CASE("parse_args: a token shorter than 8 characters is a usage error that does not repeat it",
+          "[cli][args][token]")
+{
+    // From the option and from the environment; 7 characters is the longest refused.
+    for (const std::string token : {"t", "1", "abc", "7chars!"}) {
+        INFO("token " << token);
+        for (int from_env = 0; from_env < 2; ++from_env) {
+            try {
+                if (from_env)
+                    parse_args({"list"}, env_of({{"PLEX_TOKEN", token}}));
+                else
+                    parse_args({"--token", token, "start", "BackupDatabase"}, no_env());
+                FAIL("expected a usage error");
+            } catch (const usage_error& e) {
+                const std::string msg = e.what();
+                CHECK(msg == "the token must have at least 8 characters (a Plex token has about 20)");
+            }
+        }
+    }
+    CHECK(parse_args({"--token", "8chars!!", "list"}, no_env()).token == "8chars!!");
+    // No token at all is allowed (the server answers 401), and the demo uses its own tokens.
+    CHECK(parse_args({"--token", "", "list"}, no_env()).token.empty());
+    CHECK(parse_args({"--token", "t", "demo"}, no_env()).cmd == command::demo);
+    CHECK(parse_args({"--token", "t", "--help"}, no_env()).help);
 }
 
 TEST_CASE("parse_args: a misspelt option never echoes its value", "[cli][args]")
@@ -170,12 +197,12 @@ TEST_CASE("usage text documents every command, option and exit code", "[cli][arg
 
 TEST_CASE("make_client_options carries the invocation", "[cli][args]")
 {
-    auto inv = parse_args({"--server", "https://h:1", "--token", "t", "--client-id", "id", "--timeout-ms", "700",
+    auto inv = parse_args({"--server", "https://h:1", "--token", "t-123456", "--client-id", "id", "--timeout-ms", "700",
                            "--retries", "2", "--ca-file", "ca.pem", "--insecure", "list"},
                           no_env());
     auto o = make_client_options(inv, {});
     CHECK(o.server_url == "https://h:1");
-    CHECK(o.token == "t");
+    CHECK(o.token == "t-123456");
     CHECK(o.client_identifier == "id");
     CHECK(o.request_timeout == 700ms);
     CHECK(o.connect_timeout == 700ms);

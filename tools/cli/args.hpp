@@ -126,8 +126,8 @@ Commands:
 
 Options:
   --server URL      Server URL (env PLEX_SERVER_URL; default http://127.0.0.1:32400)
-  --token TOKEN     X-Plex-Token (env PLEX_TOKEN, preferred: arguments are visible to
-                    other users of this machine). Never printed.
+  --token TOKEN     X-Plex-Token, at least 8 characters (env PLEX_TOKEN, preferred:
+                    arguments are visible to other users of this machine). Never printed.
   --client-id ID    X-Plex-Client-Identifier (default: stable per machine)
   --timeout-ms N    Deadline of each request in milliseconds (default 10000)
   --retries N       Retry failed requests (connect errors, timeouts, 408/429/5xx) N times (default 0)
@@ -272,6 +272,11 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("unexpected argument " + tools::quoted(positional[expected]));
     if (inv.json && inv.cmd != command::list)
         throw usage_error("--json is only valid with list");
+    // redact() keeps a shorter token out of a message only where it stands alone (error.hpp); the
+    // demo uses its own tokens.
+    if (inv.cmd != command::demo && !inv.token.empty() && inv.token.size() < redact_anywhere_length)
+        throw usage_error("the token must have at least " + std::to_string(redact_anywhere_length) +
+                          " characters (a Plex token has about 20)");
     return inv;
 }
 
