@@ -239,7 +239,7 @@ TEST_CASE("conformance: 204 ends at the header, even with a Content-Length", "[c
 TEST_CASE("conformance: 304 ends at the header, even with a Content-Length", "[client][conformance]")
 {
     auto s = list_then_list("HTTP/1.1 304 Not Modified\r\nContent-Length: 431\r\n\r\n");
-    REQUIRE_FALSE(s.first.has_value());
+    check_error(s.first, error::redirect_not_followed); // the 3xx class; the client sends no conditional request
     CHECK(s.first.error().diag.http_status == 304);
     CHECK(s.connections == 1);
 }
@@ -340,6 +340,14 @@ TEST_CASE("conformance: trailer fields are read and not merged into the header",
         auto s = list_then_list(chunked("HTTP/1.1 200 OK", task_chunks({}, "Content-Type: application/json\r\n")));
         check_error(s.first, error::unexpected_content_type);
         CHECK(s.connections == 1); // the response itself was well framed
+    }
+    SECTION("a framing field in the trailer fails the response (Boost 1.81 Beast applies it)")
+    {
+        // Senders must not put framing fields in a trailer (RFC 9110 §6.5.1); Beast treats this
+        // one as a second framing field. A known issue (docs/reliability.md), pinned here.
+        auto s = list_then_list(chunked(json_200_head, task_chunks({}, "Content-Length: 431\r\n")));
+        check_error(s.first, error::malformed_http);
+        CHECK(s.connections == 2);
     }
 }
 
