@@ -4,9 +4,18 @@
 #include "support/client_fixture.hpp"
 #include "support/memory_server.hpp"
 
+#include <plexbutler/emulator/tls.hpp>
+
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 using namespace plexbutler;
@@ -102,6 +111,75 @@ void check_error(const result<tasks_response>& r, error e)
     CHECK(r.error().code == e);
 }
 
+/// A loopback HTTPS server whose connections each answer one request with the next of
+/// `answers`, then either close TLS properly (`close_notify`) or drop the TCP connection without
+/// it. The difference only exists on a real TLS stream, hence a socket here.
+class tls_answers {
+public:
+    struct answer {
+        std::string bytes;
+        bool close_notify;
+    };
+
+    explicit tls_answers(std::vector<answer> answers) : answers_(std::move(answers))
+    {
+        const auto pair = emulator::make_self_signed_certificate("127.0.0.1");
+        tls_.use_certificate_chain(asio::buffer(pair.cert_pem));
+        tls_.use_private_key(asio::buffer(pair.key_pem), asio::ssl::context::pem);
+        acceptor_.open(asio::ip::tcp::v4());
+        acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+        acceptor_.listen();
+        asio::co_spawn(ctx_, serve(), asio::detached);
+        thread_ = std::thread([this] { ctx_.run(); });
+    }
+    ~tls_answers()
+    {
+        ctx_.stop();
+        thread_.join();
+    }
+
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+private:
+    asio::awaitable<void> serve()
+    {
+        for (auto& a : answers_) {
+            asio::ssl::stream<asio::ip::tcp::socket> s(co_await acceptor_.async_accept(asio::use_awaitable), tls_);
+            co_await s.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+            std::string request;
+            co_await asio::async_read_until(s, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
+            co_await asio::async_write(s, asio::buffer(a.bytes), asio::use_awaitable);
+            boost::system::error_code ec;
+            if (a.close_notify)
+                co_await s.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+            s.lowest_layer().close(ec);
+        }
+    }
+
+    std::vector<answer> answers_;
+    asio::io_context ctx_;
+    asio::ssl::context tls_{asio::ssl::context::tls_server};
+    asio::ip::tcp::acceptor acceptor_{ctx_};
+    std::thread thread_;
+};
+
+/// The first call against `first`, then a list call answered normally; both over TLS.
+result<tasks_response> tls_list_then_list(tls_answers::answer first)
+{
+    tls_answers server({std::move(first), {tasks_ok(), true}});
+    asio::io_context ctx;
+    client_options o;
+    o.server_url = server.url();
+    o.token = "tls-token";
+    o.tls_verify = false; // the certificate is beside the point here
+    o.request_timeout = 5000ms;
+    client c(ctx, o);
+    auto r = run_on(ctx, c.try_get_butler_tasks());
+    check_tasks(run_on(ctx, c.try_get_butler_tasks()));
+    CHECK(c.stats().connections_created == 2);
+    return r;
+}
+
 } // namespace
 
 // ---- RFC 9110 §15.2: informational (1xx) responses ---------------------------------------------
@@ -165,12 +243,41 @@ TEST_CASE("conformance: 1xx before a start answer is skipped", "[client][conform
 TEST_CASE("conformance: 101 Switching Protocols without an Upgrade request fails and closes the connection",
           "[client][conformance]")
 {
-    auto s = list_then_list("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n" +
-                            tasks_ok());
-    check_error(s.first, error::unexpected_status);
-    CHECK(s.first.error().diag.http_status == 101);
-    CHECK(s.first.error().diag.server_message.find("101") != std::string::npos);
-    CHECK(s.connections == 2); // whatever follows a 101 is not HTTP: never reused
+    const std::string switching =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+    SECTION("bytes of the other protocol follow")
+    {
+        auto s = list_then_list(switching + "\x81\x05hello");
+        check_error(s.first, error::unexpected_status);
+        CHECK(s.first.error().diag.http_status == 101);
+        CHECK(s.first.error().diag.server_message.find("101") != std::string::npos);
+        CHECK(s.connections == 2);
+    }
+    SECTION("nothing follows yet: the connection is still not kept")
+    {
+        auto s = list_then_list(switching);
+        check_error(s.first, error::unexpected_status);
+        CHECK(s.connections == 2); // whatever follows a 101 is not HTTP
+    }
+}
+
+TEST_CASE("conformance: a request answered by a 1xx is not silently repeated when the connection then closes",
+          "[client][conformance]")
+{
+    // The 1xx shows the server has the request: a reused connection failing after it is no stale
+    // connection, and a start must not be sent twice.
+    asio::io_context ctx;
+    memory_server server(ctx);
+    server.push(script{}.respond(tasks_ok()).respond("HTTP/1.1 100 Continue\r\n\r\n").close());
+    server.push(script{}.respond(tasks_ok()).repeat());
+    client c = server.make_client();
+    check_tasks(run_on(ctx, c.try_get_butler_tasks()));
+    auto r = run_on(ctx, c.try_start_all_tasks());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == error::connection_closed);
+    CHECK(server.requests().size() == 2); // sent once
+    check_tasks(run_on(ctx, c.try_get_butler_tasks()));
+    CHECK(c.stats().connections_created == 2);
 }
 
 TEST_CASE("conformance: a server sending interim responses without end is cut after a bound", "[client][conformance]")
@@ -214,6 +321,21 @@ TEST_CASE("conformance: interim responses do not extend the request deadline", "
     check_error(*r, error::timeout);
     check_tasks(run_on(ctx, c.try_get_butler_tasks()));
     CHECK(c.stats().connections_created == 2);
+}
+
+TEST_CASE("conformance (TLS loopback): a close-delimited body is complete only after close_notify",
+          "[client][conformance][tls]")
+{
+    const auto close_delimited = tasks_with("HTTP/1.1 200 OK", "");
+    SECTION("close_notify, then close: complete") { check_tasks(tls_list_then_list({close_delimited, true})); }
+    SECTION("TCP close without close_notify: incomplete")
+    {
+        check_error(tls_list_then_list({close_delimited, false}), error::connection_closed);
+    }
+    SECTION("TCP close without close_notify after a Content-Length body: complete")
+    {
+        check_tasks(tls_list_then_list({tasks_ok(), false}));
+    }
 }
 
 // ---- RFC 9110 §15: status classes ---------------------------------------------------------------
