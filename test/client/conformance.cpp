@@ -1,6 +1,7 @@
 // HTTP/1.1 conformance of the client's response handling (docs/http-conformance.md): every test
-// plays exact server bytes over in-memory streams and checks what the caller sees, that the
-// next call on the same client works, and whether the connection was reused.
+// plays exact server bytes over in-memory streams (the TLS case over a loopback socket) and checks
+// what the caller sees, that the next call on the same client works, and whether the connection
+// was reused.
 #include "support/client_fixture.hpp"
 #include "support/memory_server.hpp"
 
