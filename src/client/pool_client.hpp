@@ -286,20 +286,44 @@ private:
                 exchange_outcome x;
                 co_await asio::async_write(c.stream, asio::buffer(*bytes),
                                            asio::redirect_error(asio::use_awaitable, x.ec));
-                if (!x.ec) {
+                // Interim (1xx) responses may precede the final one (RFC 9110 §15.2): each is read
+                // with a fresh parser (re-emplaced, no heap), its fields dropped, within the same
+                // deadline. Their number is bounded; a 101 means the connection left HTTP.
+                unsigned interim = 0;
+                std::string interim_error;
+                while (!x.ec) {
                     c.sink.clear();
                     c.parser.emplace(c.sink, opts_.max_body_bytes);
                     c.parser->header_limit(
                         static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header_bytes, UINT32_MAX)));
                     co_await http::async_read(c.stream, c.buffer, *c.parser,
                                               asio::redirect_error(asio::use_awaitable, x.ec));
+                    if (x.ec)
+                        break;
+                    const auto next = classify_interim(c.sink.status, interim);
+                    if (next == interim_action::final_response)
+                        break;
+                    if (next == interim_action::skip) {
+                        ++interim;
+                        continue;
+                    }
+                    if (next == interim_action::switching_protocols) {
+                        x.ec = error::unexpected_status;
+                        interim_error = "HTTP 101 Switching Protocols without an Upgrade request";
+                    } else {
+                        x.ec = error::malformed_http;
+                        interim_error = "more than " + std::to_string(max_interim_responses) + " interim responses";
+                    }
                 }
                 bool cancelled = false;
                 if (x.ec) {
-                    x.got_some = c.parser && c.parser->got_some();
+                    x.got_some = interim > 0 || (c.parser && c.parser->got_some());
                     cancelled = is_cancelled(co_await asio::this_coro::cancellation_state);
                     const auto e = map_transport_error(x.ec);
-                    out = ctx.fail(e, op, name, ctx.transport_message(e, x.ec, timeout), c.sink.status);
+                    out = ctx.fail(e, op, name,
+                                   interim_error.empty() ? ctx.transport_message(e, x.ec, timeout)
+                                                         : std::move(interim_error),
+                                   c.sink.status);
                 } else {
                     x.keep_alive = c.parser->keep_alive();
                     x.version = c.sink.version;

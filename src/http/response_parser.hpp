@@ -4,7 +4,12 @@
 // The client's HTTP/1.1 response parser: Beast's basic_parser writing into a reusable
 // response_sink (no allocation per header field). Beast enforces the header and body limits.
 
+#include "util/ascii.hpp"
+
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include <iterator>
 
 #include <cstdint>
 #include <string>
@@ -64,6 +69,18 @@ private:
     }
     void on_field_impl(field name, string_view name_string, string_view value, error_code&) override
     {
+        // Beast reports trailer fields here too. They may be discarded (RFC 9112 §7.1.2) and must
+        // not be merged into the header (RFC 9110 §6.5.1): a trailer is no Content-Type or Retry-After.
+        if (this->is_header_done())
+            return;
+        if (name == field::transfer_encoding) {
+            // The client sends no TE field, so chunked is the only acceptable coding (RFC 9110
+            // §10.1.4). Beast would frame `gzip` alone by Content-Length or by close and hand over
+            // the coded bytes as the body: refused in on_header_impl instead.
+            const boost::beast::http::token_list codings{value};
+            if (std::distance(codings.begin(), codings.end()) != 1 || !iequals(*codings.begin(), "chunked"))
+                foreign_coding_ = true;
+        }
         sink_.fields.append(name_string.data(), name_string.size())
             .append(": ")
             .append(value.data(), value.size())
@@ -85,7 +102,11 @@ private:
         default: break;
         }
     }
-    void on_header_impl(error_code&) override {}
+    void on_header_impl(error_code& ec) override
+    {
+        if (foreign_coding_)
+            ec = boost::beast::http::error::bad_transfer_encoding;
+    }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
     {
         if (length)
@@ -112,6 +133,7 @@ private:
     response_sink& sink_;
     std::uint64_t budget_;
     std::uint64_t framing_ = 0;
+    bool foreign_coding_ = false; // a Transfer-Encoding other than exactly `chunked`
 };
 
 } // namespace plexbutler::detail

@@ -9,6 +9,15 @@
 
 namespace plexbutler::detail {
 
+interim_action classify_interim(unsigned status, unsigned interim_seen) noexcept
+{
+    if (status < 100 || status >= 200)
+        return interim_action::final_response;
+    if (status == 101)
+        return interim_action::switching_protocols;
+    return interim_seen < max_interim_responses ? interim_action::skip : interim_action::too_many;
+}
+
 status_class classify_status(operation_kind op, unsigned status) noexcept
 {
     status_class c;
@@ -84,6 +93,8 @@ error map_transport_error(const boost::system::error_code& ec) noexcept
 {
     namespace http = boost::beast::http;
     namespace asio = boost::asio;
+    if (ec.category() == butler_category())
+        return static_cast<error>(ec.value());
     if (ec == boost::beast::error::timeout || ec == asio::error::timed_out)
         return error::timeout;
     if (ec == asio::error::operation_aborted)

@@ -23,6 +23,21 @@ struct status_class {
     error err = error::unexpected_status;          ///< Error (meaningful when `!success`).
 };
 
+/// How many interim (1xx) responses may precede the final one: RFC 9110 §15.2 allows any
+/// number, but a server sending them without end must not hold the operation until its deadline.
+inline constexpr unsigned max_interim_responses = 8;
+
+/// What the client does with a response it has just read (RFC 9110 §15.2).
+enum class interim_action {
+    final_response,      ///< 2xx-5xx: interpret it.
+    skip,                ///< 100, 102, 103 or an unknown 1xx: drop it and read the next response.
+    switching_protocols, ///< 101: the client never asks for an upgrade, so the connection is lost.
+    too_many,            ///< One interim response more than `max_interim_responses`.
+};
+
+/// Classifies a response of status `status`; `interim_seen` interim responses preceded it.
+interim_action classify_interim(unsigned status, unsigned interim_seen) noexcept;
+
 /// Maps `status` to an outcome or an error for `op` (see the client documentation).
 status_class classify_status(operation_kind op, unsigned status) noexcept;
 
@@ -39,7 +54,8 @@ std::string location_without_query(std::string_view location);
 std::string redirect_message(unsigned status, std::string_view location);
 
 /// Maps a Beast/Asio/SSL error of a read or write to a plexbutler error.
-/// `operation_aborted` maps to `error::cancelled`, `beast::error::timeout` to `error::timeout`.
+/// `operation_aborted` maps to `error::cancelled`, `beast::error::timeout` to `error::timeout`;
+/// a plexbutler error (the driver's own verdict on the exchange) maps to itself.
 error map_transport_error(const boost::system::error_code& ec) noexcept;
 
 /// True for errors a stale keep-alive connection produces before any response byte

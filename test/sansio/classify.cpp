@@ -98,6 +98,19 @@ TEST_CASE("classify: transport errors", "[classify]")
     CHECK_FALSE(is_stale_connection_error(http::error::bad_version));
 }
 
+TEST_CASE("classify: interim responses are skipped up to a bound, 101 ends the exchange", "[classify]")
+{
+    for (unsigned status : {100u, 102u, 103u, 199u})
+        CHECK(classify_interim(status, 0) == interim_action::skip);
+    CHECK(classify_interim(100, max_interim_responses - 1) == interim_action::skip);
+    CHECK(classify_interim(103, max_interim_responses) == interim_action::too_many);
+    CHECK(classify_interim(101, 0) == interim_action::switching_protocols);
+    for (unsigned status : {200u, 204u, 304u, 404u, 599u, 99u})
+        CHECK(classify_interim(status, max_interim_responses) == interim_action::final_response);
+    // The driver's own verdict on an exchange passes through the transport-error mapping.
+    CHECK(map_transport_error(error::unexpected_status) == error::unexpected_status);
+}
+
 TEST_CASE("classify: printable keeps diagnostics printable and bounded", "[classify]")
 {
     CHECK(printable("ok\x01\x7f\xff") == "ok\\x01\\x7f\\xff");
