@@ -29,13 +29,27 @@ public:
     /// @brief The next `n` connects are refused (the client sees error::connect_failed).
     void refuse(std::size_t n = 1);
 
+    /// @brief The client side of each later connection reads at most `n` bytes per read_some
+    /// (Beast's test::stream::read_size; under TLS, per read of the TLS layer's next layer).
+    void set_read_size(std::size_t n);
+
     /// @brief Every request read so far (raw bytes), in arrival order.
     std::vector<std::string> requests() const;
     /// @brief Number of connections accepted so far.
     std::size_t connections() const;
+    /// @brief Number of connections whose server side still runs (the client has not dropped
+    /// them, nor has their script ended).
+    std::size_t open_connections() const;
 
-    /// @brief A client of this server (the real pool client over in-memory streams).
+    /// @brief A client of this server (the real pool client over in-memory streams). Its
+    /// default server URL is `http://butler.test:32400`; with an https URL the connections are
+    /// TLS, the server presenting a self-signed certificate for `butler.test` that the client
+    /// trusts (through `opts.ssl_context`, unless the test sets one).
     client make_client(client_options opts = {});
+
+    /// @brief The fault injector consulted by every step of the connections of this server's
+    /// clients: `faults().arm(fc)` makes the steps count down `fc`, `faults().disarm()` stops it.
+    fault_injector& faults() noexcept;
 
     struct state; ///< Implementation detail.
 
