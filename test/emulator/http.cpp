@@ -117,7 +117,7 @@ server_options base_options()
     return o;
 }
 
-boost::json::object task_state(std::uint16_t port, const std::string& name)
+boost::json::object state_of_task(std::uint16_t port, const std::string& name)
 {
     const auto res = get(port, "/_emulator/state", token_only);
     REQUIRE(res.result_int() == 200);
@@ -131,7 +131,7 @@ boost::json::object task_state(std::uint16_t port, const std::string& name)
 
 std::string state_of(std::uint16_t port, const std::string& name)
 {
-    return std::string(task_state(port, name).at("state").as_string());
+    return std::string(state_of_task(port, name).at("state").as_string());
 }
 
 std::filesystem::path temp_file(const std::string& stem)
@@ -293,7 +293,7 @@ TEST_CASE("a disabled task answers 200 to start but does not run", "[emulator][h
 {
     server srv(base_options());
     CHECK(call(srv.port(), http::verb::post, "/butler/AutomaticUpdates", token_only).result_int() == 200);
-    const auto st = task_state(srv.port(), "AutomaticUpdates");
+    const auto st = state_of_task(srv.port(), "AutomaticUpdates");
     CHECK(st.at("state").as_string() == "idle");
     CHECK(st.at("lastStart").as_string() == "disabled");
 }
@@ -330,7 +330,7 @@ TEST_CASE("inside the window a randomised task is scheduled", "[emulator][http]"
     server srv(o);
     const auto port = srv.port();
     CHECK(call(port, http::verb::post, "/butler/DeepMediaAnalysis", token_only).result_int() == 200);
-    const auto st = task_state(port, "DeepMediaAnalysis");
+    const auto st = state_of_task(port, "DeepMediaAnalysis");
     CHECK(st.at("state").as_string() == "scheduled");
     const auto doc = boost::json::parse(get(port, "/_emulator/state", token_only).body());
     CHECK(doc.at("inWindow").as_bool());
@@ -354,7 +354,7 @@ TEST_CASE("a running task finishes after the task duration", "[emulator][http]")
     REQUIRE(call(srv.port(), http::verb::post, "/butler/CleanOldBundles", token_only).result_int() == 200);
     boost::json::object st;
     for (int i = 0; i < 100; ++i) {
-        st = task_state(srv.port(), "CleanOldBundles");
+        st = state_of_task(srv.port(), "CleanOldBundles");
         if (st.at("state").as_string() == "idle")
             break;
         std::this_thread::sleep_for(20ms);
@@ -364,7 +364,7 @@ TEST_CASE("a running task finishes after the task duration", "[emulator][http]")
     CHECK(st.at("lastRun").is_int64());
     // Its interval (7 days) has not elapsed: a new start is skipped.
     CHECK(call(srv.port(), http::verb::post, "/butler/CleanOldBundles", token_only).result_int() == 200);
-    const auto again = task_state(srv.port(), "CleanOldBundles");
+    const auto again = state_of_task(srv.port(), "CleanOldBundles");
     CHECK(again.at("state").as_string() == "idle");
     CHECK(again.at("lastStart").as_string() == "not_due");
 }

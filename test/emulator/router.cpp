@@ -36,7 +36,7 @@ butler_task task(std::string name, bool enabled = true)
     return t;
 }
 
-struct fixture {
+struct router_fixture {
     std::vector<butler_task> tasks{task("BackupDatabase"), task("CleanOldBundles"), task("Disabled", false)};
     std::vector<std::optional<router::clock::time_point>> hook_calls;
     std::string scratch;
@@ -89,7 +89,7 @@ bool has_header(const answer& a, std::string_view line)
 
 TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make();
     SECTION("JSON only when asked for")
     {
@@ -124,7 +124,7 @@ TEST_CASE("router: GET /butler negotiates JSON or XML", "[emulator][router]")
 
 TEST_CASE("router: the token is required, in the header or the query", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make();
     const auto denied = f.send(r, http::verb::get, "/butler", {}, std::nullopt);
     CHECK(denied.status == 401);
@@ -142,7 +142,7 @@ TEST_CASE("router: the token is required, in the header or the query", "[emulato
 
 TEST_CASE("router: start and stop follow the Butler semantics and report the next event", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make();
     CHECK(f.send(r, http::verb::post, "/butler/BackupDatabase").status == 200);
     REQUIRE(f.hook_calls.size() == 1);
@@ -174,7 +174,7 @@ TEST_CASE("router: start and stop follow the Butler semantics and report the nex
 
 TEST_CASE("router: other methods get 405 with Allow, unknown paths 404", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make();
     const auto list = f.send(r, http::verb::put, "/butler");
     CHECK(list.status == 405);
@@ -194,7 +194,7 @@ TEST_CASE("router: other methods get 405 with Allow, unknown paths 404", "[emula
 
 TEST_CASE("router: keep-alive and close variants, malformed requests, the served count", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make();
     CHECK(has_header(f.send(r, http::verb::get, "/butler", {}, "secret", false), "Connection: keep-alive"));
     CHECK(has_header(f.send(r, http::verb::get, "/butler", {}, "secret", true), "Connection: close"));
@@ -208,7 +208,7 @@ TEST_CASE("router: keep-alive and close variants, malformed requests, the served
 
 TEST_CASE("router: fail_rate answers 503 to Butler requests only", "[emulator][router]")
 {
-    fixture f;
+    router_fixture f;
     auto& r = f.make("secret", 1.0);
     const auto a = f.send(r, http::verb::get, "/butler");
     CHECK(a.status == 503);
