@@ -45,6 +45,7 @@ enum class error {
     cancelled,                       ///< The operation was cancelled (cancellation slot or client shutdown).
     too_many_waiters,                ///< The pool's wait queue is full.
     client_shut_down,                ///< The client was shut down before the operation started.
+    unknown_server,                  ///< A fleet call named a server id that is not in the fleet.
 };
 
 /// @brief The `boost::system` category of plexbutler errors (name `"plexbutler"`).

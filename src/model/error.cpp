@@ -67,6 +67,7 @@ private:
         case error::cancelled: return "operation cancelled";
         case error::too_many_waiters: return "too many waiters for a connection";
         case error::client_shut_down: return "client shut down";
+        case error::unknown_server: return "unknown server";
         }
         return ev == 0 ? "success" : "unknown plexbutler error";
     }

@@ -14,7 +14,7 @@ using namespace plexbutler;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::connect_failed);
-constexpr int last_error = static_cast<int>(error::client_shut_down);
+constexpr int last_error = static_cast<int>(error::unknown_server);
 
 } // namespace
 

@@ -45,7 +45,8 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
     switch (static_cast<error>(ec.value())) {
     case error::invalid_task_name:
     case error::invalid_header_value:
-    case error::invalid_server_url: return exit_code::usage;
+    case error::invalid_server_url:
+    case error::unknown_server: return exit_code::usage;
     case error::not_found: return exit_code::not_found;
     case error::unauthorized: return exit_code::unauthorized;
     case error::connect_failed:
