@@ -253,6 +253,8 @@ sample take_sample()
 
 double seconds_between(const sample& a, const sample& b) { return std::chrono::duration<double>(b.at - a.at).count(); }
 
+double highest_rss = 0; // of the measurements: the kernel's high-water mark can lag behind them
+
 struct memory {
     double rss = 0;  // bytes resident
     double heap = 0; // bytes malloc'd and not freed (mallinfo2: arenas + mmapped chunks)
@@ -267,16 +269,18 @@ memory measure_memory()
     double pages_total = 0, pages_resident = 0;
     statm >> pages_total >> pages_resident;
     m.rss = pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    highest_rss = std::max(highest_rss, m.rss);
     const struct mallinfo2 mi = ::mallinfo2();
     m.heap = static_cast<double>(mi.uordblks) + static_cast<double>(mi.hblkhd);
     return m;
 }
 
+// Peak RSS: the kernel's high-water mark (ru_maxrss), or a measurement above it.
 double peak_rss_bytes()
 {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_maxrss) * 1024.0; // KiB on Linux
+    return std::max(highest_rss, static_cast<double>(ru.ru_maxrss) * 1024.0); // ru_maxrss: KiB on Linux
 }
 
 constexpr double kib = 1024.0;
