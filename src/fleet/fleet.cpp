@@ -226,20 +226,23 @@ public:
 
     void start_polling()
     {
-        std::lock_guard lock(mu_);
-        if (shut_down_ || polling_)
-            return;
-        polling_ = true;
-        auto now = poll_schedule::clock::now();
-        for (const auto& s : order_)
-            schedule_.add(s->key, now);
-        schedule_.realign(now);
-        if (!loop_running_) {
+        {
+            std::lock_guard lock(mu_);
+            if (shut_down_ || polling_)
+                return;
+            polling_ = true;
+            auto now = poll_schedule::clock::now();
+            for (const auto& s : order_)
+                schedule_.add(s->key, now);
+            schedule_.realign(now);
+            if (loop_running_) {
+                wake_poller_locked();
+                return;
+            }
             loop_running_ = true;
-            asio::co_spawn(strand_, poll_loop(shared_from_this()), asio::detached);
-        } else {
-            wake_poller_locked();
         }
+        // Outside the lock: co_spawn may start the loop inline, and the loop takes the lock.
+        asio::co_spawn(strand_, poll_loop(shared_from_this()), asio::detached);
     }
 
     void stop_polling()

@@ -290,3 +290,34 @@ TEST_CASE("poller: polls, events, adds and removes from several threads", "[flee
     CHECK(received.load() >= 6);
     CHECK(f.stats().polls > 6);
 }
+
+namespace {
+
+asio::awaitable<std::vector<fleet_event>> poller_from_inside(fleet& f, std::string url)
+{
+    // Every call from a coroutine on the fleet's own executor: none may wait for itself.
+    f.add_server("late", std::move(url), "poll-token-12345");
+    f.start_polling();
+    f.stop_polling();
+    f.start_polling();
+    std::vector<fleet_event> events;
+    events.push_back(co_await f.next_event());
+    CHECK(f.remove_server("late"));
+    co_await f.async_shutdown();
+    co_return events;
+}
+
+} // namespace
+
+TEST_CASE("poller: the fleet is driven from a coroutine on its own executor", "[fleet][poller]")
+{
+    emulator::server_options eo;
+    eo.token = "poll-token-12345";
+    emulator::server srv(eo);
+    asio::io_context ctx;
+    fleet f(ctx, poller_options(50ms));
+    auto events = run_on(ctx, poller_from_inside(f, srv.url()), 10s);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].kind == fleet_event_kind::reachable);
+    CHECK(events[0].server == "late");
+}
