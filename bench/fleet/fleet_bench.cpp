@@ -49,15 +49,19 @@ namespace {
 constexpr std::string_view usage_text =
     "usage: plexbutler-fleet-bench --servers FILE [--token TOKEN] [--ca-file PEM]\n"
     "                              [--max-in-flight M] [--connections K] [--sweeps S] [--idle-s I]\n"
+    "                              [--settle-s D]\n"
     "                              [--poll-s W] [--poll-interval-ms P] [--resume-servers R]\n"
     "                              [--resume-idle-ms E] [--connect-timeout-ms T] [--request-timeout-ms T]\n"
     "\n"
     "Builds one plexbutler::fleet over the servers of FILE on one thread and measures, in order:\n"
     "  build      adding every server (time, CPU, memory per client)\n"
     "  first      get_butler_tasks() on every server: every connection is opened\n"
+    "  memory     RSS and malloc'd bytes per connected idle server, right after the sweep and\n"
+    "             after D seconds of idling (--settle-s; default: long enough for idle\n"
+    "             connections to release their buffers)\n"
     "  steady     S more sweeps over the connected fleet (default 5)\n"
-    "  memory     RSS and malloc'd bytes per connected idle server\n"
-    "  idle       I seconds with every connection idle and no poll (default 1; 0: skip)\n"
+    "  idle       I seconds with every connection idle and no poll, D seconds after the last\n"
+    "             sweep (default 1; 0: skip)\n"
     "  poll       with --poll-s W: the poller at an interval of P ms (default 5000) for one\n"
     "             interval of warm-up, then W seconds measured: CPU per poll, wake-ups per poll\n"
     "  resume     https only, R servers (default min(N, 1000); 0: skip): plain clients with an\n"
@@ -89,6 +93,7 @@ struct bench_config {
     std::chrono::milliseconds resume_idle{300};
     std::optional<std::chrono::milliseconds> connect_timeout;
     std::optional<std::chrono::milliseconds> request_timeout;
+    std::optional<double> settle_s; // default: default_settle()
     bool help = false;
 };
 
@@ -143,6 +148,8 @@ bench_config parse_args(int argc, char** argv)
             cfg.sweeps = parse_integer<unsigned>(flag, value, 1);
         else if (flag == "--idle-s")
             cfg.idle_s = parse_seconds(flag, value);
+        else if (flag == "--settle-s")
+            cfg.settle_s = parse_seconds(flag, value);
         else if (flag == "--poll-s")
             cfg.poll_s = parse_seconds(flag, value);
         else if (flag == "--poll-interval-ms")
@@ -225,6 +232,22 @@ std::string scheme_of(const std::vector<server_line>& servers)
     for (const auto& s : servers)
         https += s.url.starts_with("https://") ? std::size_t{1} : std::size_t{0};
     return https == servers.size() ? "https" : https == 0 ? "http" : "mixed";
+}
+
+// How long the fleet idles after a sweep before its idle memory (or idle CPU) is measured: long
+// enough for idle connections to release their buffers when the client does that.
+template <class O>
+concept releases_idle_buffers = requires(const O& o)
+{
+    o.release_idle_buffers_after;
+};
+
+template <class O>
+std::chrono::duration<double> default_settle(const O& o)
+{
+    if constexpr (releases_idle_buffers<O>)
+        return o.release_idle_buffers_after + 1s;
+    return 500ms;
 }
 
 // ---- measuring ----------------------------------------------------------------------------
@@ -567,8 +590,18 @@ int main(int argc, char** argv)
         out.number("first_sweep_cpu_us_per_server", first.cpu_us / nd, 1);
         out.integer("first_sweep_failures", first_fails.count);
 
-        // ---- memory of the connected, idle fleet
+        // ---- memory of the connected fleet: right after the sweep, and once idle connections have had the
+        // time to release their buffers
+        const memory m_swept = measure_memory();
+        const auto settle = cfg.settle_s ? std::chrono::duration<double>(*cfg.settle_s) : default_settle(fo.defaults);
+        const sample s0 = take_sample();
+        run_for(ctx, settle);
+        const sample s1 = take_sample();
         const memory m_connected = measure_memory();
+        out.number("settle_s", seconds_between(s0, s1), 3);
+        out.number("settle_cpu_ms", static_cast<double>(s1.cpu_us - s0.cpu_us) / 1e3, 3);
+        out.number("rss_swept_mib", m_swept.rss / mib, 1);
+        out.number("swept_connection_kib", (m_swept.rss - m_built.rss) / kib / nd, 2);
         out.number("rss_start_mib", m_start.rss / mib, 1);
         out.number("rss_built_mib", m_built.rss / mib, 1);
         out.number("rss_connected_mib", m_connected.rss / mib, 1);
@@ -612,8 +645,9 @@ int main(int argc, char** argv)
         note("steady sweep " + std::to_string(wall_sum / k) + " s, " + std::to_string(steady_cpu_per_server) +
              " us CPU per server");
 
-        // ---- idle: connections open, no request
+        // ---- idle: connections open (their buffers released), no request
         if (cfg.idle_s > 0) {
+            run_for(ctx, settle);
             const sample i0 = take_sample();
             run_for(ctx, std::chrono::duration<double>(cfg.idle_s));
             const sample i1 = take_sample();
