@@ -254,7 +254,7 @@ int run_fleet_command(const invocation& inv, const env_lookup& env)
     if (!add_servers(f, inv, servers))
         return exit_code::usage;
 
-    progress_display progress(!inv.json && ::isatty(STDERR_FILENO) == 1);
+    progress_display progress(::isatty(STDERR_FILENO) == 1);
     fleet_job job(f, inv, servers, progress);
     job.task = task;
     progress.update(job.tally, true);
