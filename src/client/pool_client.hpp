@@ -16,6 +16,7 @@
 #include "sansio/classify.hpp"
 #include "sansio/pool_state.hpp"
 #include "sansio/retry.hpp"
+#include "util/random.hpp"
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/models.hpp>
@@ -35,19 +36,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace plexbutler::detail {
-
-/// Uniform in [0, 1): the jitter of retry backoffs.
-inline double random_unit() noexcept
-{
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 template <class Strand, class Transport>
 class pool_client final : public client_impl, public std::enable_shared_from_this<pool_client<Strand, Transport>> {
