@@ -22,11 +22,14 @@ namespace {
 
 const std::string fleet_cli_binary = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
 
-std::unique_ptr<plexbutler::emulator::server> fleet_emulator(const std::string& token, std::uint16_t port = 0)
+std::unique_ptr<plexbutler::emulator::server>
+fleet_emulator(const std::string& token, std::uint16_t port = 0,
+               std::optional<std::vector<plexbutler::butler_task>> tasks = {})
 {
     plexbutler::emulator::server_options o;
     o.token = token;
     o.port = port;
+    o.tasks = std::move(tasks);
     o.window = {0, 0};     // no maintenance window: a started task runs at once...
     o.task_duration = 60s; // ...for the whole test
     return std::make_unique<plexbutler::emulator::server>(std::move(o));
@@ -279,9 +282,39 @@ TEST_CASE("fleet watch: change events as they happen, exit 0 on SIGINT", "[cli][
     CHECK(reachable[0][10] == 'T');
 
     // One server goes down: its line says so.
+    const auto port = f.b->port();
     f.b->stop();
     const std::string down = next_line();
     CHECK(down.find("  bravo  unreachable  ") != std::string::npos);
+
+    // It comes back on the same port with one task changed, one added and one removed.
+    auto tasks = plexbutler::emulator::default_catalogue();
+    auto backup = std::find_if(tasks.begin(), tasks.end(), [](const auto& t) { return t.name == "BackupDatabase"; });
+    REQUIRE(backup != tasks.end());
+    REQUIRE(backup->enabled == true);
+    REQUIRE(backup->interval == 3);
+    backup->enabled = false;
+    backup->interval = 5;
+    const std::string removed = tasks.back().name.value();
+    tasks.pop_back();
+    plexbutler::butler_task added;
+    added.name = "PbFleetAddedTask";
+    added.enabled = true;
+    added.interval = 1;
+    tasks.push_back(added);
+    f.b.reset();
+    f.b = fleet_emulator(f.token_b, port, tasks);
+    std::vector<std::string> back;
+    for (int i = 0; i < 4; ++i) {
+        const std::string line = next_line();
+        back.push_back(line.substr(line.find("  ")));
+    }
+    std::sort(back.begin(), back.end());
+    CHECK(back ==
+          std::vector<std::string>{"  bravo  reachable  " + std::to_string(tasks.size()) + " tasks",
+                                   "  bravo  task_added  PbFleetAddedTask",
+                                   "  bravo  task_changed  BackupDatabase  interval: 3 -> 5, enabled: yes -> no",
+                                   "  bravo  task_removed  " + removed});
 
     watch.signal(SIGINT);
     CHECK(watch.wait(20s) == 0);
