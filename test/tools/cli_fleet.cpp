@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 using namespace std::chrono_literals;
 
@@ -220,6 +221,42 @@ TEST_CASE("fleet exit code: the worst over the servers", "[cli][fleet][exit]")
         plexbutler::test::run_process(fleet_cli_binary, {"--servers", all_ok.path.string(), "stop-all"}, opts, 60s);
     CHECK(ok.exit_code == 0);
     CHECK(fleet_lines(ok.out).back() == "2 servers: 2 ok, 0 failed");
+}
+
+TEST_CASE("fleet: SIGINT ends a command early and prints the results so far", "[cli][fleet]")
+{
+    fleet_of_five f;
+    // A server that accepts the connection and never answers.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    silent.non_blocking(true);
+    fleet_servers_file file(f.a->url() + " env:PB_FLEET_TOKEN_A alpha\nhttp://127.0.0.1:" +
+                            std::to_string(silent.local_endpoint().port()) + " - silent\n");
+    plexbutler::test::child_process p(fleet_cli_binary,
+                                      {"--servers", file.path.string(), "--timeout-ms", "60000", "list"}, fleet_env(f));
+    // Once the CLI has connected, its request to `silent` is in flight.
+    boost::asio::ip::tcp::socket peer(io);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    boost::system::error_code ec = boost::asio::error::would_block;
+    while (ec && std::chrono::steady_clock::now() < deadline) {
+        silent.accept(peer, ec);
+        if (ec)
+            std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE_FALSE(ec);
+    // alpha has answered (and the CLI has a moment to read the answer).
+    while (f.a->requests_served() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(200ms);
+    const auto signalled = std::chrono::steady_clock::now();
+    p.signal(SIGINT);
+    const int code = p.wait(20s);
+    INFO("stdout: " << p.out() << "\nstderr: " << p.err());
+    CHECK(std::chrono::steady_clock::now() - signalled < 10s); // not the 60 s timeout
+    CHECK(code == 1);
+    CHECK(p.out().find("alpha\n  NAME ") != std::string::npos);
+    CHECK(p.out().find("silent\n  error: ") != std::string::npos);
+    CHECK(fleet_lines(p.out()).back() == "2 servers: 1 ok, 1 failed (1 other)");
 }
 
 TEST_CASE("fleet: servers file and command line errors are usage errors", "[cli][fleet][token]")
