@@ -49,9 +49,9 @@ namespace {
 constexpr std::string_view usage_text =
     "usage: plexbutler-fleet-bench --servers FILE [--token TOKEN] [--ca-file PEM]\n"
     "                              [--max-in-flight M] [--connections K] [--sweeps S] [--idle-s I]\n"
-    "                              [--settle-s D]\n"
-    "                              [--poll-s W] [--poll-interval-ms P] [--resume-servers R]\n"
-    "                              [--resume-idle-ms E] [--connect-timeout-ms T] [--request-timeout-ms T]\n"
+    "                              [--settle-s D] [--poll-s W] [--poll-interval-ms P]\n"
+    "                              [--sparse-servers Q] [--resume-servers R] [--resume-idle-ms E]\n"
+    "                              [--connect-timeout-ms T] [--request-timeout-ms T]\n"
     "\n"
     "Builds one plexbutler::fleet over the servers of FILE on one thread and measures, in order:\n"
     "  build      adding every server (time, CPU, memory per client)\n"
@@ -63,7 +63,9 @@ constexpr std::string_view usage_text =
     "  idle       I seconds with every connection idle and no poll, D seconds after the last\n"
     "             sweep (default 1; 0: skip)\n"
     "  poll       with --poll-s W: the poller at an interval of P ms (default 5000) for one\n"
-    "             interval of warm-up, then W seconds measured: CPU per poll, wake-ups per poll\n"
+    "             interval of warm-up, then W seconds measured: CPU per poll, wake-ups per poll;\n"
+    "             then the same with all but Q servers removed (default 4; 0: skip): CPU\n"
+    "             and wake-ups per second of a poller that is mostly between polls\n"
     "  resume     https only, R servers (default min(N, 1000); 0: skip): plain clients with an\n"
     "             idle timeout of E ms (default 300) sweep, wait until their connections are\n"
     "             evicted, sweep again, and count the TLS handshakes that resumed a session\n"
@@ -89,6 +91,7 @@ struct bench_config {
     double idle_s = 1.0;
     double poll_s = 0.0; // 0: no poller phase
     std::chrono::milliseconds poll_interval{5000};
+    std::size_t sparse_servers = 4;            // servers kept for the sparse poller window; 0: skip it
     std::optional<std::size_t> resume_servers; // default min(N, 1000)
     std::chrono::milliseconds resume_idle{300};
     std::optional<std::chrono::milliseconds> connect_timeout;
@@ -154,6 +157,8 @@ bench_config parse_args(int argc, char** argv)
             cfg.poll_s = parse_seconds(flag, value);
         else if (flag == "--poll-interval-ms")
             cfg.poll_interval = parse_ms(flag, value);
+        else if (flag == "--sparse-servers")
+            cfg.sparse_servers = parse_integer<std::size_t>(flag, value, 0);
         else if (flag == "--resume-servers")
             cfg.resume_servers = parse_integer<std::size_t>(flag, value, 0);
         else if (flag == "--resume-idle-ms")
@@ -668,7 +673,6 @@ int main(int argc, char** argv)
             run_for(ctx, std::chrono::duration<double>(cfg.poll_s));
             const sample p1 = take_sample();
             const auto st1 = fleet->stats();
-            fleet->stop_polling();
             const double window = seconds_between(p0, p1);
             const double polls = static_cast<double>(st1.polls - st0.polls);
             const double cpu = static_cast<double>(p1.cpu_us - p0.cpu_us);
@@ -688,6 +692,30 @@ int main(int argc, char** argv)
             }
             out.number("rss_polling_mib", measure_memory().rss / mib, 1);
             note("poller: " + std::to_string(polls / window) + " polls/s");
+
+            // A sparse poller: the fleet keeps its first servers only, so the thread spends most of
+            // the window between polls (what a timer that ticks regardless of polls would show in).
+            if (cfg.sparse_servers > 0 && cfg.sparse_servers < n) {
+                const auto ids = fleet->servers();
+                for (std::size_t i = cfg.sparse_servers; i < ids.size(); ++i)
+                    fleet->remove_server(ids[i]);
+                run_for(ctx, cfg.poll_interval + 200ms);
+                const auto q_st0 = fleet->stats();
+                const sample q0 = take_sample();
+                run_for(ctx, std::chrono::duration<double>(cfg.poll_s));
+                const sample q1 = take_sample();
+                const auto q_st1 = fleet->stats();
+                const double q_window = seconds_between(q0, q1);
+                const double q_polls = static_cast<double>(q_st1.polls - q_st0.polls);
+                total.count += static_cast<std::size_t>(q_st1.poll_failures - q_st0.poll_failures);
+                out.integer("sparse_servers", cfg.sparse_servers);
+                out.number("sparse_polls_per_s", q_polls / q_window, 2);
+                out.number("sparse_cpu_ms_per_s", static_cast<double>(q1.cpu_us - q0.cpu_us) / 1e3 / q_window, 3);
+                out.number("sparse_wakeups_per_s", static_cast<double>(q1.wakeups - q0.wakeups) / q_window, 2);
+                if (q_polls > 0)
+                    out.number("sparse_wakeups_per_poll", static_cast<double>(q1.wakeups - q0.wakeups) / q_polls, 2);
+            }
+            fleet->stop_polling();
             fleet->shutdown();
             run_until(ctx, events.done);
         }

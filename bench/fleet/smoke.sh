@@ -23,7 +23,7 @@ for i in 1 2; do
   pids+=($!)
 done
 for i in 1 2; do
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     url=$(sed -n '1s/^listening on \(http[^ ]*\).*/\1/p' "$work/emu$i.out")
     [[ -n "$url" ]] && break
     sleep 0.1
