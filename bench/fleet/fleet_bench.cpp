@@ -715,7 +715,11 @@ int main(int argc, char** argv)
                 out.number("poll_wakeups_per_poll", static_cast<double>(p1.wakeups - p0.wakeups) / polls, 2);
                 out.number("poll_allocs_per_poll", static_cast<double>(p1.allocations - p0.allocations) / polls, 2);
             }
-            out.number("rss_polling_mib", measure_memory().rss / mib, 1);
+            const memory m_polling = measure_memory();
+            out.number("rss_polling_mib", m_polling.rss / mib, 1);
+            // What polling adds to the connected idle fleet: the two task lists the poller keeps per
+            // server, and the buffers of the connections polled in the last second or so.
+            out.number("polling_kib_per_server", (m_polling.rss - m_connected.rss) / kib / nd, 2);
             note("poller: " + std::to_string(polls / window) + " polls/s");
 
             // A sparse poller: the fleet keeps its first servers only, so the thread spends most of
