@@ -4,8 +4,11 @@
 // each step. With --idle-timeout-ms it then waits until the pools evict their idle connections
 // and sweeps again: the reconnects, and how many resumed their TLS session.
 //
-//   plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N]
+//   plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N] [--in-flight K]
 //                          [--settle-ms S] [--idle-timeout-ms I]
+//
+// --in-flight bounds the operations in flight in a sweep (default: all at once); a poller that
+// spreads its polls has few in flight, so little memory is ever busy at once.
 //
 // Run the server in another process (bench/micro/idle-memory runs the emulator), so that only
 // the client side is measured. Prints one JSON object.
@@ -20,12 +23,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -38,6 +43,7 @@ struct config {
     std::string token;
     std::string ca_file;
     std::size_t clients = 1000;
+    std::size_t in_flight = 0; // 0: all
     long settle_ms = 1500;
     long idle_timeout_ms = 0; // 0: no eviction phase
 };
@@ -71,15 +77,16 @@ struct sweep_result {
     std::string first_error;
 };
 
-// One GET /butler on every client, all in flight at once.
-sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>& clients)
+// One GET /butler on every client, at most `in_flight` at once.
+sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>& clients, std::size_t in_flight)
 {
     sweep_result r;
-    std::size_t done = 0;
+    std::size_t done = 0, next = 0;
     ioc.restart(); // a run that ran out of work left the context stopped
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = cpu_seconds();
-    for (auto& c : clients) {
+    std::function<void()> launch = [&] {
+        auto& c = clients[next++];
         boost::asio::co_spawn(ioc, c.try_get_butler_tasks(),
                               [&](std::exception_ptr e, plexbutler::result<plexbutler::tasks_response> res) {
                                   ++done;
@@ -88,8 +95,12 @@ sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>&
                                       if (r.first_error.empty() && !e)
                                           r.first_error = res.error().message();
                                   }
+                                  if (next < clients.size())
+                                      launch();
                               });
-    }
+    };
+    for (std::size_t i = 0; i < std::min(in_flight, clients.size()); ++i)
+        launch();
     while (done < clients.size())
         ioc.run_one();
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -122,6 +133,8 @@ int main(int argc, char** argv)
             cfg.ca_file = value;
         else if (flag == "--clients")
             cfg.clients = std::strtoul(value, nullptr, 10);
+        else if (flag == "--in-flight")
+            cfg.in_flight = std::strtoul(value, nullptr, 10);
         else if (flag == "--settle-ms")
             cfg.settle_ms = std::strtol(value, nullptr, 10);
         else if (flag == "--idle-timeout-ms")
@@ -131,9 +144,12 @@ int main(int argc, char** argv)
             return 2;
         }
     }
+    if (cfg.in_flight == 0)
+        cfg.in_flight = cfg.clients;
     if (cfg.server.empty() || cfg.clients == 0) {
-        std::cerr << "usage: plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N]\n"
-                     "                              [--settle-ms S] [--idle-timeout-ms I]\n";
+        std::cerr
+            << "usage: plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N] [--in-flight K]\n"
+               "                              [--settle-ms S] [--idle-timeout-ms I]\n";
         return 2;
     }
 
@@ -156,11 +172,16 @@ int main(int argc, char** argv)
         clients.emplace_back(ioc, opts);
     const double heap_built = heap_in_use(), rss_built = rss_bytes(), cpu_built = cpu_seconds();
 
-    const auto first = sweep(ioc, clients);
+    const auto first = sweep(ioc, clients, cfg.in_flight);
     const double heap_swept = heap_in_use(), rss_swept = rss_bytes();
     ioc.restart();
     ioc.run_for(std::chrono::milliseconds(cfg.settle_ms));
     const double heap_idle = heap_in_use(), rss_idle = rss_bytes();
+    std::size_t released = 0;
+    for (const auto& c : clients)
+        released += c.stats().idle_released;
+    ::malloc_trim(0); // what the allocator holds free goes back to the system
+    const double rss_trimmed = rss_bytes();
 
     std::printf("{\n  \"server\": \"%s\", \"clients\": %zu, \"settle_ms\": %ld,\n", cfg.server.c_str(), cfg.clients,
                 cfg.settle_ms);
@@ -170,20 +191,27 @@ int main(int argc, char** argv)
     print_sweep("first_sweep", first);
     std::printf("  \"after_sweep\": {\"heap_bytes_per_server\": %.0f, \"rss_bytes_per_server\": %.0f},\n",
                 (heap_swept - heap0) / n, (rss_swept - rss0) / n);
-    std::printf("  \"idle\": {\"heap_bytes_per_server\": %.0f, \"rss_bytes_per_server\": %.0f}",
-                (heap_idle - heap0) / n, (rss_idle - rss0) / n);
+    std::printf("  \"idle\": {\"idle_released\": %zu, \"heap_bytes_per_server\": %.0f, \"rss_bytes_per_server\": %.0f, "
+                "\"rss_bytes_per_server_after_malloc_trim\": %.0f}",
+                released, (heap_idle - heap0) / n, (rss_idle - rss0) / n, (rss_trimmed - rss0) / n);
 
     if (cfg.idle_timeout_ms > 0) {
         ioc.restart();
         ioc.run_for(std::chrono::milliseconds(cfg.idle_timeout_ms + 500)); // every idle connection evicted
         const double heap_evicted = heap_in_use();
-        const auto second = sweep(ioc, clients);
+        const auto second = sweep(ioc, clients, cfg.in_flight);
         std::printf(",\n  \"evicted\": {\"heap_bytes_per_server\": %.0f},\n", (heap_evicted - heap0) / n);
         print_sweep("reconnect_sweep", second);
-        std::uint64_t created = 0;
-        for (const auto& c : clients)
-            created += c.stats().connections_created;
-        std::printf("  \"connections_created\": %llu", static_cast<unsigned long long>(created));
+        std::uint64_t created = 0, handshakes = 0, resumed = 0;
+        for (const auto& c : clients) {
+            const auto st = c.stats();
+            created += st.connections_created;
+            handshakes += st.tls_handshakes;
+            resumed += st.tls_resumed;
+        }
+        std::printf("  \"connections_created\": %llu, \"tls_handshakes\": %llu, \"tls_resumed\": %llu",
+                    static_cast<unsigned long long>(created), static_cast<unsigned long long>(handshakes),
+                    static_cast<unsigned long long>(resumed));
     }
     std::printf("\n}\n");
     clients.clear();
