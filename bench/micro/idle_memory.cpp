@@ -4,13 +4,17 @@
 // each step. With --idle-timeout-ms it then waits until the pools evict their idle connections
 // and sweeps again: the reconnects, and how many resumed their TLS session.
 //
-//   plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N] [--in-flight K]
-//                          [--settle-ms S] [--idle-timeout-ms I]
+//   plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N]
+//                          [--in-flight K | --spread-ms T] [--settle-ms S] [--idle-timeout-ms I]
 //
-// --in-flight bounds the operations in flight in a sweep (default: all at once); a poller that
-// spreads its polls has few in flight, so little memory is ever busy at once.
+// A sweep has all its operations in flight at once, or at most K (--in-flight), or starts them
+// evenly over T ms (--spread-ms), as a poller spreads its polls over its interval: then only the
+// connections used in the last second hold their buffers, and the allocator reuses what the
+// others freed. After an all-at-once sweep the RSS keeps that peak (freed memory stays with the
+// allocator); the heap in use is what the servers hold. --settle-ms (default 1500) is the idle
+// time before the idle figures are taken.
 //
-// Run the server in another process (bench/micro/idle-memory runs the emulator), so that only
+// Run the server in another process (the script bench/micro/idle-memory starts the emulator), so that only
 // the client side is measured. Prints one JSON object.
 
 #include <plexbutler/client.hpp>
@@ -18,7 +22,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,7 +35,6 @@
 #include <cstdlib>
 #include <deque>
 #include <exception>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -44,6 +49,7 @@ struct config {
     std::string ca_file;
     std::size_t clients = 1000;
     std::size_t in_flight = 0; // 0: all
+    long spread_ms = 0;        // > 0: sweeps start their operations evenly over this time
     long settle_ms = 1500;
     long idle_timeout_ms = 0; // 0: no eviction phase
 };
@@ -54,12 +60,18 @@ double heap_in_use()
     return static_cast<double>(m.uordblks + m.hblkhd);
 }
 
+// Opened once: at 10,000 connections the process may have no descriptor left to open it later.
 double rss_bytes()
 {
-    std::ifstream statm("/proc/self/statm");
-    double size = 0, resident = 0;
-    statm >> size >> resident;
-    return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    static const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    char buf[128] = {};
+    if (fd < 0 || ::pread(fd, buf, sizeof buf - 1, 0) <= 0) {
+        std::fprintf(stderr, "plexbutler-idle-memory: cannot read /proc/self/statm\n");
+        std::exit(1);
+    }
+    unsigned long size = 0, resident = 0;
+    std::sscanf(buf, "%lu %lu", &size, &resident);
+    return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
 double cpu_seconds()
@@ -77,14 +89,17 @@ struct sweep_result {
     std::string first_error;
 };
 
-// One GET /butler on every client, at most `in_flight` at once.
-sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>& clients, std::size_t in_flight)
+// One GET /butler on every client: at most `in_flight` at once, or, with `spread` > 0, started
+// one after the other evenly over `spread` (as a poller spreads its polls over its interval).
+sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>& clients, std::size_t in_flight,
+                   std::chrono::milliseconds spread)
 {
     sweep_result r;
     std::size_t done = 0, next = 0;
     ioc.restart(); // a run that ran out of work left the context stopped
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = cpu_seconds();
+    const bool paced = spread.count() > 0;
     std::function<void()> launch = [&] {
         auto& c = clients[next++];
         boost::asio::co_spawn(ioc, c.try_get_butler_tasks(),
@@ -95,12 +110,23 @@ sweep_result sweep(boost::asio::io_context& ioc, std::deque<plexbutler::client>&
                                       if (r.first_error.empty() && !e)
                                           r.first_error = res.error().message();
                                   }
-                                  if (next < clients.size())
+                                  if (!paced && next < clients.size())
                                       launch();
                               });
     };
-    for (std::size_t i = 0; i < std::min(in_flight, clients.size()); ++i)
+    boost::asio::steady_timer pacer(ioc);
+    std::function<void()> pace = [&] {
         launch();
+        if (next == clients.size())
+            return;
+        pacer.expires_at(t0 + spread * next / clients.size());
+        pacer.async_wait([&](boost::system::error_code) { pace(); });
+    };
+    if (paced)
+        pace();
+    else
+        for (std::size_t i = 0; i < std::min(in_flight, clients.size()); ++i)
+            launch();
     while (done < clients.size())
         ioc.run_one();
     r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -135,6 +161,8 @@ int main(int argc, char** argv)
             cfg.clients = std::strtoul(value, nullptr, 10);
         else if (flag == "--in-flight")
             cfg.in_flight = std::strtoul(value, nullptr, 10);
+        else if (flag == "--spread-ms")
+            cfg.spread_ms = std::strtol(value, nullptr, 10);
         else if (flag == "--settle-ms")
             cfg.settle_ms = std::strtol(value, nullptr, 10);
         else if (flag == "--idle-timeout-ms")
@@ -147,9 +175,9 @@ int main(int argc, char** argv)
     if (cfg.in_flight == 0)
         cfg.in_flight = cfg.clients;
     if (cfg.server.empty() || cfg.clients == 0) {
-        std::cerr
-            << "usage: plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N] [--in-flight K]\n"
-               "                              [--settle-ms S] [--idle-timeout-ms I]\n";
+        std::cerr << "usage: plexbutler-idle-memory --server URL [--token T] [--ca-file PEM] [--clients N] "
+                     "[--in-flight K | --spread-ms T]\n"
+                     "                              [--settle-ms S] [--idle-timeout-ms I]\n";
         return 2;
     }
 
@@ -172,7 +200,7 @@ int main(int argc, char** argv)
         clients.emplace_back(ioc, opts);
     const double heap_built = heap_in_use(), rss_built = rss_bytes(), cpu_built = cpu_seconds();
 
-    const auto first = sweep(ioc, clients, cfg.in_flight);
+    const auto first = sweep(ioc, clients, cfg.in_flight, std::chrono::milliseconds(cfg.spread_ms));
     const double heap_swept = heap_in_use(), rss_swept = rss_bytes();
     ioc.restart();
     ioc.run_for(std::chrono::milliseconds(cfg.settle_ms));
@@ -183,8 +211,9 @@ int main(int argc, char** argv)
     ::malloc_trim(0); // what the allocator holds free goes back to the system
     const double rss_trimmed = rss_bytes();
 
-    std::printf("{\n  \"server\": \"%s\", \"clients\": %zu, \"settle_ms\": %ld,\n", cfg.server.c_str(), cfg.clients,
-                cfg.settle_ms);
+    std::printf(
+        "{\n  \"server\": \"%s\", \"clients\": %zu, \"in_flight\": %zu, \"spread_ms\": %ld, \"settle_ms\": %ld,\n",
+        cfg.server.c_str(), cfg.clients, cfg.in_flight, cfg.spread_ms, cfg.settle_ms);
     std::printf("  \"build\": {\"cpu_us_per_client\": %.1f, \"heap_bytes_per_client\": %.0f, "
                 "\"rss_bytes_per_client\": %.0f},\n",
                 (cpu_built - cpu0) * 1e6 / n, (heap_built - heap0) / n, (rss_built - rss0) / n);
@@ -199,7 +228,7 @@ int main(int argc, char** argv)
         ioc.restart();
         ioc.run_for(std::chrono::milliseconds(cfg.idle_timeout_ms + 500)); // every idle connection evicted
         const double heap_evicted = heap_in_use();
-        const auto second = sweep(ioc, clients, cfg.in_flight);
+        const auto second = sweep(ioc, clients, cfg.in_flight, std::chrono::milliseconds(cfg.spread_ms));
         std::printf(",\n  \"evicted\": {\"heap_bytes_per_server\": %.0f},\n", (heap_evicted - heap0) / n);
         print_sweep("reconnect_sweep", second);
         std::uint64_t created = 0, handshakes = 0, resumed = 0;
