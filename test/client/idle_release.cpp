@@ -67,12 +67,6 @@ struct release_emulator {
     emulator::server srv;
 };
 
-std::size_t release_heap_in_use()
-{
-    const auto m = ::mallinfo2();
-    return m.uordblks + m.hblkhd;
-}
-
 } // namespace
 
 TEST_CASE("idle release: an idle connection frees its buffers after release_idle_buffers_after", "[client][idle]")
@@ -179,6 +173,16 @@ TEST_CASE("idle release: a parked TLS connection the server closed is replaced",
 
 // Allocator statistics mean nothing under a sanitizer's allocator: not built there.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+namespace {
+
+std::size_t release_heap_in_use()
+{
+    const auto m = ::mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+} // namespace
+
 TEST_CASE("idle release: what an idle connection frees", "[client][idle][tls]")
 {
     for (const bool https : {false, true}) {
