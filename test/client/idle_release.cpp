@@ -15,10 +15,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using namespace plexbutler;
@@ -169,6 +172,62 @@ TEST_CASE("idle release: a parked TLS connection the server closed is replaced",
     REQUIRE(r.has_value());
     CHECK(r->content.tasks == emulator::default_catalogue());
     CHECK(c.stats().connections_created == 2);
+}
+
+namespace {
+
+struct release_tally {
+    std::atomic<int> ok{0}, failed{0}, done{0};
+};
+
+// `n` lists, each after a pause of 0-8 ms: connections idle past their release time (1 ms) or
+// their eviction (3 ms) between some of them and not others.
+asio::awaitable<bool> release_churn(client& c, int id, int n)
+{
+    bool all = true;
+    for (int i = 0; i < n; ++i) {
+        co_await sleep_for(std::chrono::milliseconds((id * 7 + i * 3) % 9));
+        auto r = co_await c.try_get_butler_tasks();
+        all = all && r.has_value() && r->content.tasks == emulator::default_catalogue();
+    }
+    co_return all;
+}
+
+} // namespace
+
+TEST_CASE("idle release: parking, waking, evicting and resuming from four threads", "[client][idle][tls][stress]")
+{
+    release_emulator emu(true);
+    asio::io_context ctx(4);
+    auto o = emu.options_for_client(1ms);
+    o.idle_timeout = 3ms;
+    o.request_timeout = 20s; // slow under sanitizers
+    o.connect_timeout = 20s;
+    client c(ctx, o);
+    constexpr int coroutines = 6; // fewer than the 8 connections: some idle
+    release_tally t;
+    for (int i = 0; i < coroutines; ++i) {
+        asio::co_spawn(ctx, release_churn(c, i, 15), [&t, &c](std::exception_ptr e, bool good) {
+            (good && !e ? t.ok : t.failed).fetch_add(1);
+            if (t.done.fetch_add(1) + 1 == coroutines)
+                c.shutdown(); // lets run() return
+        });
+    }
+    std::vector<std::thread> threads;
+    for (int i = 1; i < 4; ++i)
+        threads.emplace_back([&ctx] { ctx.run(); });
+    ctx.run();
+    for (auto& th : threads)
+        th.join();
+    CHECK(t.ok == coroutines);
+    CHECK(t.failed == 0);
+    const auto st = c.stats();
+    CHECK(st.requests_served == coroutines * 15u);
+    CHECK(st.connections_created > 8); // evicted and connected again
+    CHECK(st.tls_resumed > 0);
+    CHECK(st.tls_handshakes == st.connections_created);
+    CHECK(st.open == 0);
+    CHECK(st.idle_released == 0);
 }
 
 // Allocator statistics mean nothing under a sanitizer's allocator: not built there.
