@@ -163,3 +163,22 @@ TEST_CASE("fleet_watch sweeps every server, then prints the poller's events", "[
     CHECK(occurrences(r.out, b.url + " unreachable: unauthorized") == 1);
     CHECK(r.out.find(a.token) == std::string::npos);
 }
+
+TEST_CASE("the README's fleet snippet is literally part of examples/fleet_watch.cpp", "[examples][docs]")
+{
+    const std::string root = PLEXBUTLER_TEST_FIXTURES "/../../";
+    auto readme = read_text(root + "README.md");
+    auto example = read_text(root + "examples/fleet_watch.cpp");
+    REQUIRE_FALSE(example.empty());
+    auto section = readme.find("## Many servers: `plexbutler::fleet`");
+    REQUIRE(section != std::string::npos);
+    auto open = readme.find("```cpp\n", section);
+    REQUIRE(open != std::string::npos);
+    open += 7;
+    auto close = readme.find("```", open);
+    REQUIRE(close != std::string::npos);
+    std::string snippet = readme.substr(open, close - open);
+    CHECK(snippet.find("co_await fleet.get_butler_tasks()") != std::string::npos);
+    CHECK(snippet.find("fleet.start_polling()") != std::string::npos);
+    CHECK(example.find(snippet) != std::string::npos);
+}
