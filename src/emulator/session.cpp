@@ -117,7 +117,6 @@ public:
         : host_(host), stream_(std::move(socket), args...), deadline_timer_(stream_.get_executor()),
           latency_timer_(stream_.get_executor())
     {
-        buffer_.reserve(4096);
     }
 
     /// Presents `id` instead of the context's certificate (before `run`).
@@ -179,11 +178,38 @@ private:
         });
     }
 
+    /// Waits for the next request holding no buffer: an idle keep-alive connection costs its
+    /// socket and this object only (a fleet keeps thousands of them).
     void read()
+    {
+        arm(host_.request_timeout);
+        if (buffer_.size() > 0 || tls_pending()) {
+            read_request(); // pipelined bytes are there already
+            return;
+        }
+        parser_.reset();
+        buffer_.shrink_to_fit();
+        if (out_.capacity() > 0)
+            std::string().swap(out_);
+        socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](error_code ec) {
+            if (ec || self->closed_)
+                return self->close();
+            self->read_request();
+        });
+    }
+
+    /// True when OpenSSL holds bytes of the next request already.
+    bool tls_pending()
+    {
+        if constexpr (is_tls)
+            return SSL_has_pending(stream_.native_handle()) == 1;
+        return false;
+    }
+
+    void read_request()
     {
         parser_.emplace();
         parser_->reset_fields();
-        arm(host_.request_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -267,7 +293,9 @@ private:
 
     void drain()
     {
-        socket().async_read_some(asio::buffer(drain_buf_),
+        if (!drain_buf_)
+            drain_buf_ = std::make_unique<std::array<char, 4096>>();
+        socket().async_read_some(asio::buffer(*drain_buf_),
                                  [self = this->shared_from_this()](error_code ec, std::size_t) {
                                      if (ec || self->closed_)
                                          return self->close();
@@ -295,8 +323,8 @@ private:
     beast::flat_buffer buffer_{64 * 1024 + 16 * 1024};
     std::optional<request_reader> parser_;
     std::string out_;
-    std::shared_ptr<const void> pinned_; // keeps the bytes being written alive
-    std::array<char, 4096> drain_buf_{};
+    std::shared_ptr<const void> pinned_;                // keeps the bytes being written alive
+    std::unique_ptr<std::array<char, 4096>> drain_buf_; // only while closing
     unsigned responses_ = 0;
     bool closed_ = false;
 };
