@@ -178,13 +178,15 @@ private:
         });
     }
 
-    /// Waits for the next request holding no buffer: an idle keep-alive connection costs its
-    /// socket and this object only (a fleet keeps thousands of them).
+    /// Waits for the next request. Over TCP it waits holding no buffer: an idle keep-alive
+    /// connection costs its socket and this object only (a fleet keeps thousands of them). Over
+    /// TLS it reads at once: Asio's stream may hold bytes of the next record already, where a
+    /// wait on the socket would not see them.
     void read()
     {
         arm(host_.request_timeout);
-        if (buffer_.size() > 0 || tls_pending()) {
-            read_request(); // pipelined bytes are there already
+        if (is_tls || buffer_.size() > 0) {
+            read_request(); // TLS, or pipelined bytes that are there already
             return;
         }
         parser_.reset();
@@ -196,14 +198,6 @@ private:
                 return self->close();
             self->read_request();
         });
-    }
-
-    /// True when OpenSSL holds bytes of the next request already.
-    bool tls_pending()
-    {
-        if constexpr (is_tls)
-            return SSL_has_pending(stream_.native_handle()) == 1;
-        return false;
     }
 
     void read_request()

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -597,4 +599,51 @@ TEST_CASE("fleet: several threads serve the fleet", "[emulator][fleet]")
     f.stop();
     f.stop(); // idempotent
     CHECK_FALSE(c.get(11).has_value());
+}
+
+TEST_CASE("fleet: run-time changes from other threads while clients poll", "[emulator][fleet][stress]")
+{
+    auto o = fleet_test_options(16);
+    o.server.threads = 2;
+    emu::fleet f(o);
+    std::atomic<bool> done{false};
+    std::thread changer([&f, &done] {
+        std::size_t k = 0;
+        while (!done.load()) {
+            const std::size_t i = k % 16;
+            switch (k % 5) {
+            case 0: f.set_down(i, true); break;
+            case 1: f.set_down(i, false); break;
+            case 2: f.add_task(i, fleet_test_task("Extra" + std::to_string(k))); break;
+            case 3: f.remove_task(i, "Extra" + std::to_string(k - 1)); break;
+            default: {
+                emu::fault_set fs;
+                fs.fail_rate = (k / 5) % 2 == 0 ? 0.5 : 0.0;
+                f.set_faults(i, fs);
+            }
+            }
+            (void)f.task_states(i);
+            (void)f.requests_served();
+            ++k;
+        }
+    });
+    std::size_t answered = 0;
+    {
+        fleet_test_clients c(f);
+        for (int round = 0; round < 20; ++round) {
+            for (const auto& r : c.get_all())
+                answered += r.has_value() ? 1u : 0u;
+            (void)c.start(static_cast<std::size_t>(round) % 16, "BackupDatabase");
+        }
+    }
+    done = true;
+    changer.join();
+    CHECK(answered > 0);
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        f.set_faults(i, {});
+        CHECK_FALSE(f.is_down(i));
+    }
+    fleet_test_clients c(f);
+    for (const auto& r : c.get_all())
+        CHECK(r.has_value());
 }

@@ -146,10 +146,12 @@ public:
     std::vector<std::size_t> faulted() const;
     /// @brief The faults server `i` shows now.
     fault_set faults(std::size_t i) const;
-    /// @brief Changes the faults of server `i` from now on (`down` as `set_down`).
+    /// @brief Changes the faults of server `i` from now on (`down` as `set_down`, which may throw).
     void set_faults(std::size_t i, const fault_set& f);
     /// @brief Takes server `i` down or brings it back up. Returns once new connections see the
     /// change (when it is back up, its port accepts again).
+    /// @throws std::runtime_error when the port cannot be listened on again (`ports`; the port
+    ///         is held by a bound socket while the server is down, so this is unexpected).
     void set_down(std::size_t i, bool down);
     /// @brief True while server `i` is down.
     bool is_down(std::size_t i) const;
