@@ -176,7 +176,8 @@ instance::instance(router::options ro, std::shared_ptr<const catalogue_bodies> b
     : routes(std::move(ro), std::move(bodies), std::move(responses), std::move(so)), host{routes,   sessions,
                                                                                           stopping, request_timeout,
                                                                                           quiet,    0,
-                                                                                          0,        false}
+                                                                                          0,        false,
+                                                                                          {}}
 {
 }
 
@@ -330,6 +331,8 @@ engine::engine(fleet_options opts) : opts_(validated(std::move(opts))), ioc_(sta
         auto& in = instances_.emplace_back(std::move(ro), bodies, responses, scheduler_options(s, seed), stopping_,
                                            s.request_timeout, s.quiet);
         apply_knobs(in, {false, s.latency, s.fail_rate, s.close_after, false});
+        if (opts_.servers > 1 && !s.quiet)
+            in.host.log_label = "emu-" + std::to_string(i);
     }
     for (const std::size_t i : faulted_) {
         apply_knobs(instances_[i], opts_.faults);

@@ -90,26 +90,32 @@ router::router(options opts, const std::vector<butler_task>& catalogue, schedule
     sched_.emplace(std::move(sched));
 }
 
-router::router(options opts, std::shared_ptr<const catalogue_bodies> bodies,
+router::router(options opts, std::shared_ptr<const catalogue_bodies> catalogue,
                std::shared_ptr<const canned_set> responses, scheduler::options sched)
-    : opts_(std::move(opts)), canned_(std::move(responses)), catalogue_(std::move(bodies)), fail_rate_(opts_.fail_rate),
-      sched_options_(std::move(sched))
+    : opts_(std::move(opts)), canned_(std::move(responses)), fail_rate_(opts_.fail_rate),
+      catalogue_(std::move(catalogue)), sched_options_(std::move(sched))
 {
 }
 
 scheduler& router::sched()
 {
     if (!sched_)
-        sched_.emplace(catalogue_.load()->tasks, sched_options_);
+        sched_.emplace(catalogue_->tasks, sched_options_);
     return *sched_;
 }
 
-std::vector<butler_task> router::tasks() const { return catalogue_.load()->tasks; }
+std::shared_ptr<const catalogue_bodies> router::bodies() const
+{
+    std::lock_guard lock(mutex_);
+    return catalogue_;
+}
+
+std::vector<butler_task> router::tasks() const { return bodies()->tasks; }
 
 bool router::modify_tasks(const std::function<bool(std::vector<butler_task>&)>& edit)
 {
     std::lock_guard lock(mutex_);
-    auto next = catalogue_.load()->tasks;
+    auto next = catalogue_->tasks;
     if (!edit(next))
         return false;
     for (auto it = next.begin(); it != next.end(); ++it) {
@@ -118,10 +124,10 @@ bool router::modify_tasks(const std::function<bool(std::vector<butler_task>&)>& 
         if (std::any_of(next.begin(), it, [&](const butler_task& t) { return t.name == it->name; }))
             throw std::invalid_argument("duplicate task name in the catalogue: " + *it->name);
     }
-    auto bodies = std::make_shared<const catalogue_bodies>(std::move(next));
+    auto fresh = std::make_shared<const catalogue_bodies>(std::move(next));
     if (sched_)
-        sched_->set_tasks(bodies->tasks);
-    catalogue_.store(std::move(bodies));
+        sched_->set_tasks(fresh->tasks);
+    catalogue_ = std::move(fresh);
     schedule_changed();
     return true;
 }
@@ -249,9 +255,9 @@ answer router::butler(const request_view& req, std::string_view task, bool is_li
     if (is_list) {
         switch (req.method) {
         case http::verb::get: {
-            auto bodies = catalogue_.load();
-            const canned& r = wants_json(req.accept, req.accepts) ? bodies->list_json : bodies->list_xml;
-            return answer{&r.get(must_close), r.status, true, std::move(bodies)};
+            auto current = bodies();
+            const canned& r = wants_json(req.accept, req.accepts) ? current->list_json : current->list_xml;
+            return answer{&r.get(must_close), r.status, true, std::move(current)};
         }
         case http::verb::post: {
             std::lock_guard lock(mutex_);

@@ -93,8 +93,8 @@ public:
 
     /// `catalogue` is rendered once here: the list body does not depend on task state.
     router(options opts, const std::vector<butler_task>& catalogue, scheduler sched);
-    /// Shares `bodies` and `responses`; the scheduler is built from `sched` on first need.
-    router(options opts, std::shared_ptr<const catalogue_bodies> bodies, std::shared_ptr<const canned_set> responses,
+    /// Shares `catalogue` and `responses`; the scheduler is built from `sched` on first need.
+    router(options opts, std::shared_ptr<const catalogue_bodies> catalogue, std::shared_ptr<const canned_set> responses,
            scheduler::options sched);
 
     /// The response to `req` at `now`. Dynamic bodies are rendered into `scratch`.
@@ -128,8 +128,8 @@ public:
 
     std::uint64_t requests_served() const noexcept { return served_.load(std::memory_order_relaxed); }
     /// The bodies of the catalogue served when the router was made or last changed (valid until it changes).
-    const std::string& json_body() const noexcept { return catalogue_.load()->json_body; }
-    const std::string& xml_body() const noexcept { return catalogue_.load()->xml_body; }
+    const std::string& json_body() const { return bodies()->json_body; }
+    const std::string& xml_body() const { return bodies()->xml_body; }
 
 private:
     answer butler(const request_view& req, std::string_view task, bool is_list, bool must_close, clock::time_point now);
@@ -140,13 +140,17 @@ private:
 
     options opts_;
     std::shared_ptr<const canned_set> canned_;
-    std::atomic<std::shared_ptr<const catalogue_bodies>> catalogue_; // replaced with mutex_ held
     std::atomic<std::uint64_t> served_{0};
     std::atomic<std::uint64_t> draws_{0};
     std::atomic<double> fail_rate_;
     std::atomic<bool> refuse_all_{false};
 
-    mutable std::mutex mutex_; // guards sched_, sched_options_ and hook_
+    std::shared_ptr<const catalogue_bodies> bodies() const; // a copy of catalogue_, taken with mutex_ held
+
+    // Not std::atomic<std::shared_ptr>: libstdc++ 12 releases its lock with a relaxed store in
+    // load(), a data race ThreadSanitizer reports.
+    mutable std::mutex mutex_; // guards catalogue_, sched_, sched_options_ and hook_
+    std::shared_ptr<const catalogue_bodies> catalogue_;
     std::optional<scheduler> sched_;
     scheduler::options sched_options_;
     schedule_hook hook_;

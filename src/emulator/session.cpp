@@ -223,7 +223,7 @@ private:
         auto a = host_.routes.handle(req, must_close, std::chrono::system_clock::now(), out_);
         pinned_ = std::move(a.keep);
         if (!host_.quiet)
-            std::fputs(log_line(parser_->method_string(), req.target, a.status).c_str(), stderr);
+            std::fputs(log_line(parser_->method_string(), req.target, a.status, host_.log_label).c_str(), stderr);
         const auto latency = host_.latency();
         if (a.latency_applies && latency.count() > 0) {
             arm(latency + host_.request_timeout);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace plexbutler::emulator::detail {
@@ -56,6 +57,7 @@ struct session_host {
     std::atomic<std::int64_t> latency_ms{0};          ///< Delay before each Butler response.
     std::atomic<unsigned> close_after{0};             ///< Responses per connection; 0 = unlimited.
     std::atomic<bool> down{false};                    ///< New connections are refused or reset.
+    std::string log_label;                            ///< Before each log line (a fleet's server id); may be empty.
 
     std::chrono::milliseconds latency() const noexcept
     {

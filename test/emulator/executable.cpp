@@ -216,7 +216,7 @@ std::vector<emulator_servers_line> read_emulator_servers(const std::filesystem::
 
 TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulator][process][fleet]")
 {
-    child_process p(emulator, {"--fleet", "4", "--quiet"});
+    child_process p(emulator, {"--fleet", "4"});
     std::vector<std::string> urls;
     for (int i = 0; i < 4; ++i)
         urls.push_back(plexbutler::test::wait_for_listening(p));
@@ -224,9 +224,13 @@ TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulato
         REQUIRE(url.starts_with("http://127.0.0.1:"));
         CHECK(get(url, "/butler", "").result_int() == 200);
     }
+    CHECK(get(urls[2], "/butler/NoSuchTask", "").result_int() == 405);
     CHECK(std::set<std::string>(urls.begin(), urls.end()).size() == 4);
     p.signal(SIGTERM);
     CHECK(p.wait(10s) == 0);
+    // The log names the server of each request.
+    CHECK(p.err().find("emulator emu-2: GET /butler/NoSuchTask -> 405") != std::string::npos);
+    CHECK(p.err().find("after 5 requests to 4 servers") != std::string::npos);
 }
 
 TEST_CASE("--write-servers writes URL, token source and id; inline tokens make it private",
