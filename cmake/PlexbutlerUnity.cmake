@@ -12,4 +12,9 @@ function(plexbutler_unity target)
     set(arg_BATCH ${PLEXBUTLER_UNITY_BATCH})
   endif()
   set_target_properties(${target} PROPERTIES UNITY_BUILD ${PLEXBUTLER_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE ${arg_BATCH})
+  # g++ takes the sources included by a unity file for headers and warns about their types in
+  # anonymous namespaces (lambdas in coroutine frames), a warning meant for headers only.
+  if(PLEXBUTLER_UNITY_BUILD AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  endif()
 endfunction()
