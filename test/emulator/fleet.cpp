@@ -398,7 +398,7 @@ TEST_CASE("fleet: HTTPS with one TLS context, by ports and by loopback addresses
     }
 }
 
-TEST_CASE("fleet: a server taken down at run time refuses, the others serve; it comes back on its URL",
+TEST_CASE("fleet: a server taken down at run time refuses, the others serve, it comes back on its URL",
           "[emulator][fleet]")
 {
     emu::fleet f(fleet_test_options(20));
