@@ -214,7 +214,7 @@ std::vector<emulator_servers_line> read_emulator_servers(const std::filesystem::
 
 } // namespace
 
-TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulator][process][fleet]")
+TEST_CASE("the emulator with --fleet prints one URL per server, each serving on its own", "[emulator][process][fleet]")
 {
     child_process p(emulator, {"--fleet", "4"});
     std::vector<std::string> urls;
@@ -233,7 +233,7 @@ TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulato
     CHECK(p.err().find("after 5 requests to 4 servers") != std::string::npos);
 }
 
-TEST_CASE("--write-servers writes URL, token source and id; inline tokens make it private",
+TEST_CASE("the emulator with --write-servers writes URL, token source and id, privately when it holds tokens",
           "[emulator][process][fleet]")
 {
     const auto file =
