@@ -71,7 +71,7 @@ TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emula
     CHECK(p.err().find(token) == std::string::npos);
 }
 
-TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT exits 0", "[emulator][process]")
+TEST_CASE("without --quiet requests are logged with the token redacted, SIGINT exits 0", "[emulator][process]")
 {
     const auto token = plexbutler::test::random_hex(24);
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--token", token});
@@ -132,7 +132,7 @@ TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]")
     }
 }
 
-TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]")
+TEST_CASE("a catalogue file given with --tasks is served, a malformed one is rejected", "[emulator][process]")
 {
     const auto dir = std::filesystem::temp_directory_path();
     const auto good = dir / ("plexbutler-tasks-good-" + std::to_string(::getpid()) + ".json");
