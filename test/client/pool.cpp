@@ -12,7 +12,8 @@ using namespace plexbutler;
 using namespace plexbutler::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
+using asio::experimental::awaitable_operators::operator||;
+using asio::experimental::awaitable_operators::operator&&;
 
 namespace {
 
