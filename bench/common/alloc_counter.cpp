@@ -11,10 +11,12 @@
 namespace {
 
 std::atomic<std::uint64_t> g_allocations{0};
+thread_local std::uint64_t t_allocations = 0;
 
 void* counted_alloc(std::size_t size)
 {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
+    ++t_allocations;
     if (size == 0)
         size = 1;
     if (void* p = std::malloc(size))
@@ -25,6 +27,7 @@ void* counted_alloc(std::size_t size)
 void* counted_aligned_alloc(std::size_t size, std::align_val_t align)
 {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
+    ++t_allocations;
     const auto a = static_cast<std::size_t>(align);
     // aligned_alloc needs a size that is a multiple of the alignment.
     const std::size_t rounded = size == 0 ? a : (size + a - 1) / a * a;
@@ -36,6 +39,8 @@ void* counted_aligned_alloc(std::size_t size, std::align_val_t align)
 } // namespace
 
 std::uint64_t plexbutler::bench::allocation_count() noexcept { return g_allocations.load(std::memory_order_relaxed); }
+
+std::uint64_t plexbutler::bench::thread_allocation_count() noexcept { return t_allocations; }
 
 void* operator new(std::size_t size) { return counted_alloc(size); }
 void* operator new[](std::size_t size) { return counted_alloc(size); }

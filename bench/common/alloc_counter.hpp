@@ -14,6 +14,10 @@ namespace plexbutler::bench {
 /// global allocation functions). Thread-safe (relaxed atomic read).
 std::uint64_t allocation_count() noexcept;
 
+/// @brief The same count for the calling thread only (e.g. a client's thread beside an
+/// in-process server's threads).
+std::uint64_t thread_allocation_count() noexcept;
+
 } // namespace plexbutler::bench
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/error.hpp>
+#include <plexbutler/fleet.hpp>
 #include <plexbutler/models.hpp>
 #include <plexbutler/options.hpp>
 #include <plexbutler/response.hpp>

@@ -16,6 +16,7 @@
 #include "sansio/classify.hpp"
 #include "sansio/pool_state.hpp"
 #include "sansio/retry.hpp"
+#include "util/random.hpp"
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/models.hpp>
@@ -35,19 +36,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace plexbutler::detail {
-
-/// Uniform in [0, 1): the jitter of retry backoffs.
-inline double random_unit() noexcept
-{
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 template <class Strand, class Transport>
 class pool_client final : public client_impl, public std::enable_shared_from_this<pool_client<Strand, Transport>> {
@@ -62,7 +55,8 @@ public:
         : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))), ep_(parse_endpoint(opts_)),
           req_(opts_, ep_), transport_(make_transport(opts_, ep_)),
           state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout), conns_(opts_.max_connections),
-          aborters_(opts_.max_connections), idle_timer_(strand_)
+          aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
+          idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
         if (ep_.https && !opts_.tls_verify)
             log(log_level::warning, "TLS certificate verification is disabled (tls_verify=false): insecure");
@@ -89,6 +83,10 @@ public:
         s.connections_created = created_.load(std::memory_order_relaxed);
         s.requests_served = served_.load(std::memory_order_relaxed);
         s.requests_retried = retried_.load(std::memory_order_relaxed);
+        if constexpr (requires { transport_.tls_handshakes(); }) {
+            s.tls_handshakes = transport_.tls_handshakes();
+            s.tls_resumed = transport_.tls_resumed();
+        }
         return s;
     }
 
@@ -146,7 +144,8 @@ private:
     {
         if (o.max_connections == 0)
             throw std::invalid_argument("client_options.max_connections must be at least 1");
-        if (o.connect_timeout.count() < 0 || o.request_timeout.count() < 0 || o.idle_timeout.count() < 0)
+        if (o.connect_timeout.count() < 0 || o.request_timeout.count() < 0 || o.idle_timeout.count() < 0 ||
+            o.release_idle_buffers_after.count() < 0)
             throw std::invalid_argument("client_options timeouts must not be negative");
         if (o.max_header_bytes == 0 || o.max_body_bytes == 0 || o.max_json_depth == 0)
             throw std::invalid_argument("client_options limits must be positive");
@@ -211,8 +210,10 @@ private:
                 } else {
                     co_await asio::dispatch(asio::bind_executor(strand_, asio::use_awaitable));
                     auto d = state_.checkout(waiter_id, clock_type::now());
-                    publish_stats();
                     using k = checkout_decision::kind;
+                    if (d.what == k::use_idle)
+                        mark_released(d.slot, false);
+                    publish_stats();
                     switch (d.what) {
                     case k::use_idle: l = lease{{}, d.slot, false}; break;
                     case k::open_new: l = lease{{}, d.slot, true}; break;
@@ -267,9 +268,14 @@ private:
                 a = fsm.on_connect(ec, shut_down_.load(), clock_type::now());
                 break;
             }
-            case attempt_step::check_idle:
-                a = fsm.on_idle_check(conns_[l.slot]->stream.has_unsolicited_bytes(), clock_type::now());
+            case attempt_step::check_idle: {
+                connection_type& c = *conns_[l.slot];
+                const bool unsolicited = c.stream.has_unsolicited_bytes();
+                if (!unsolicited)
+                    c.wake(); // its buffers again, if it released them while idle
+                a = fsm.on_idle_check(unsolicited, clock_type::now());
                 break;
+            }
             case attempt_step::exchange: {
                 connection_type& c = *conns_[l.slot];
                 const std::string* bytes = &req_.fixed(op);
@@ -328,7 +334,10 @@ private:
                     x.keep_alive = c.parser->keep_alive();
                     x.version = c.sink.version;
                     x.leftover = c.buffer.size();
-                    ++c.served;
+                    if (++c.served == 1) {
+                        if constexpr (requires { transport_.first_response_read(c.stream); })
+                            transport_.first_response_read(c.stream); // TLS 1.3 tickets have arrived by now
+                    }
                     served_.fetch_add(1, std::memory_order_relaxed);
                 }
                 c.parser.reset();
@@ -402,6 +411,7 @@ private:
         stats_.idle = state_.idle();
         stats_.busy = state_.busy();
         stats_.waiting = state_.waiting();
+        stats_.idle_released = released_count_;
     }
 
     // ---- pool (strand) -------------------------------------------------------------------------
@@ -414,11 +424,14 @@ private:
 
     void do_release(std::size_t slot, bool reusable)
     {
-        auto d = state_.release(slot, reusable, clock_type::now());
+        const auto now = clock_type::now();
+        auto d = state_.release(slot, reusable, now);
         if (d.close)
             close_slot(slot);
         if (d.handoff)
             wake(*d.handoff);
+        else if (state_.state_of(slot) == slot_state::idle && opts_.release_idle_buffers_after.count() > 0)
+            release_at_[slot] = now + opts_.release_idle_buffers_after; // not before: it may be used again at once
         arm_idle_timer();
         publish_stats();
         if (!drains_.empty() && state_.busy() == 0)
@@ -428,29 +441,68 @@ private:
 
     void wake(const grant& g)
     {
+        mark_released(g.slot, false);
         auto& w = *reinterpret_cast<std::optional<waiter>*>(g.waiter);
         w->granted = g;
         w->timer.cancel();
     }
 
+    // When an idle connection is next due to be evicted or to release its buffers.
+    std::optional<typename clock_type::time_point> next_idle_work() const
+    {
+        auto when = state_.next_idle_expiry();
+        for (std::size_t i = 0; i < release_at_.size(); ++i) {
+            if (release_at_[i] != never && state_.state_of(i) == slot_state::idle && (!when || release_at_[i] < *when))
+                when = release_at_[i];
+        }
+        return when;
+    }
+
+    // One timer for the idle connections. Armed for the earliest work; a release due before the
+    // armed time re-arms it (the superseded wait completes and is ignored).
     void arm_idle_timer()
     {
-        if (idle_timer_armed_)
-            return;
-        auto when = state_.next_idle_expiry();
-        if (!when)
+        const auto when = next_idle_work();
+        if (!when || (idle_timer_armed_ && idle_timer_due_ <= *when))
             return;
         idle_timer_armed_ = true;
+        idle_timer_due_ = *when;
+        const auto generation = ++idle_timer_generation_;
         idle_timer_.expires_at(*when);
-        idle_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+        idle_timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
+            if (generation != self->idle_timer_generation_)
+                return;
             self->idle_timer_armed_ = false;
             if (ec || self->state_.is_shut_down())
                 return;
-            for (auto slot : self->state_.expire_idle(clock_type::now()))
+            const auto now = clock_type::now();
+            for (auto slot : self->state_.expire_idle(now))
                 self->close_slot(slot);
+            self->release_idle_buffers(now);
             self->publish_stats();
             self->arm_idle_timer();
         });
+    }
+
+    // Idle connections unused since their release time free their buffers.
+    void release_idle_buffers(typename clock_type::time_point now)
+    {
+        for (std::size_t i = 0; i < release_at_.size(); ++i) {
+            if (release_at_[i] > now || state_.state_of(i) != slot_state::idle)
+                continue;
+            release_at_[i] = never;
+            conns_[i]->release_buffers();
+            mark_released(i, true);
+        }
+    }
+
+    // Whether the idle connection of `slot` has released its buffers, for pool_stats::idle_released.
+    void mark_released(std::size_t slot, bool released)
+    {
+        if (idle_released_[slot] == released)
+            return;
+        idle_released_[slot] = released;
+        released ? ++released_count_ : --released_count_;
     }
 
     // Fails the waiters, closes the idle connections, ends the retry backoffs; new operations
@@ -492,6 +544,7 @@ private:
 
     void close_slot(std::size_t slot)
     {
+        mark_released(slot, false);
         {
             std::lock_guard lk(abort_mu_);
             aborters_[slot].reset();
@@ -511,8 +564,14 @@ private:
     std::vector<typename Transport::aborter_type> aborters_; // per slot, once connected
     std::vector<timer_type*> backoffs_;                      // strand only: retry backoffs waiting
     std::vector<timer_type*> drains_;                        // strand only: async_shutdown drains waiting
-    timer_type idle_timer_;                                  // strand only
-    bool idle_timer_armed_ = false;                          // strand only
+    static constexpr auto never = clock_type::time_point::max();
+    std::vector<typename clock_type::time_point> release_at_; // strand only: per idle slot, when to release
+    std::vector<bool> idle_released_;                         // strand only: per slot, idle and released
+    std::size_t released_count_ = 0;                          // strand only
+    timer_type idle_timer_;                                   // strand only
+    bool idle_timer_armed_ = false;                           // strand only
+    typename clock_type::time_point idle_timer_due_{};        // strand only: while armed
+    std::uint64_t idle_timer_generation_ = 0;                 // strand only: of the current wait
     mutable std::mutex stats_mu_;
     pool_stats stats_;
     std::atomic<std::uint64_t> created_{0}, served_{0}, retried_{0};

@@ -196,7 +196,7 @@ std::string render_state(const state_report& state)
     return boost::json::serialize(root);
 }
 
-std::string log_line(std::string_view method, std::string_view target, unsigned status)
+std::string log_line(std::string_view method, std::string_view target, unsigned status, std::string_view server)
 {
     std::string shown(target);
     // Never log the token: rewrite the query parameter when present.
@@ -213,7 +213,10 @@ std::string log_line(std::string_view method, std::string_view target, unsigned 
     } else if (!u && target.find("X-Plex-Token") != std::string_view::npos) {
         shown = "(unparsable target withheld)";
     }
-    return "emulator: " + std::string(method) + " " + shown + " -> " + std::to_string(status) + "\n";
+    std::string prefix = "emulator";
+    if (!server.empty())
+        prefix.append(" ").append(server);
+    return prefix + ": " + std::string(method) + " " + shown + " -> " + std::to_string(status) + "\n";
 }
 
 } // namespace plexbutler::emulator::detail

@@ -65,7 +65,8 @@ std::string render_state(const state_report& state);
 
 /// The access-log line for one request (with its newline); an `X-Plex-Token` query value is
 /// replaced by REDACTED, and a target that cannot be parsed but names the token is withheld.
-std::string log_line(std::string_view method, std::string_view target, unsigned status);
+/// `server` (a fleet's server id), when not empty, follows "emulator".
+std::string log_line(std::string_view method, std::string_view target, unsigned status, std::string_view server = {});
 
 } // namespace plexbutler::emulator::detail
 

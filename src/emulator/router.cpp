@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <stdexcept>
 
 namespace plexbutler::emulator::detail {
 
@@ -57,25 +58,87 @@ bool wants_json(std::string_view accept, std::string_view accepts)
     return false;
 }
 
-router::router(options opts, const std::vector<butler_task>& catalogue, scheduler sched)
-    : opts_(std::move(opts)), json_body_(render_task_list_json(catalogue)), xml_body_(render_task_list_xml(catalogue)),
-      sched_(std::move(sched))
+canned_set::canned_set()
+    : ok(200, html_type, ""), already_running(202, html_type, ""), not_found(404, html_type, html_page(404)),
+      unauthorized(401, json_type, plex_error_body(1001, "User could not be authenticated", 401)),
+      unavailable(503, json_type, plex_error_body(503, "Service temporarily unavailable (emulated failure)", 503),
+                  "Retry-After: 1\r\n"),
+      bad_request(400, html_type, html_page(400)), too_large(413, html_type, html_page(413)),
+      header_too_large(431, html_type, html_page(431)),
+      allow_list(405, html_type, html_page(405), "Allow: GET, POST, DELETE\r\n"),
+      allow_task(405, html_type, html_page(405), "Allow: POST, DELETE\r\n"),
+      allow_state(405, html_type, html_page(405), "Allow: GET\r\n")
 {
-    list_json_ = canned(200, "application/json; charset=utf-8", json_body_);
-    list_xml_ = canned(200, "application/xml; charset=utf-8", xml_body_);
-    ok_ = canned(200, html_type, "");
-    already_running_ = canned(202, html_type, "");
-    not_found_ = canned(404, html_type, html_page(404));
-    unauthorized_ = canned(401, json_type, plex_error_body(1001, "User could not be authenticated", 401));
-    unavailable_ =
-        canned(503, json_type, plex_error_body(503, "Service temporarily unavailable (emulated failure)", 503),
-               "Retry-After: 1\r\n");
-    bad_request_ = canned(400, html_type, html_page(400));
-    too_large_ = canned(413, html_type, html_page(413));
-    header_too_large_ = canned(431, html_type, html_page(431));
-    allow_list_ = canned(405, html_type, html_page(405), "Allow: GET, POST, DELETE\r\n");
-    allow_task_ = canned(405, html_type, html_page(405), "Allow: POST, DELETE\r\n");
-    allow_state_ = canned(405, html_type, html_page(405), "Allow: GET\r\n");
+}
+
+std::shared_ptr<const canned_set> shared_canned_set()
+{
+    static const auto set = std::make_shared<const canned_set>();
+    return set;
+}
+
+catalogue_bodies::catalogue_bodies(std::vector<butler_task> catalogue)
+    : tasks(std::move(catalogue)), json_body(render_task_list_json(tasks)), xml_body(render_task_list_xml(tasks)),
+      list_json(200, "application/json; charset=utf-8", json_body),
+      list_xml(200, "application/xml; charset=utf-8", xml_body)
+{
+}
+
+router::router(options opts, const std::vector<butler_task>& catalogue, scheduler sched)
+    : router(std::move(opts), std::make_shared<const catalogue_bodies>(catalogue), shared_canned_set(), {})
+{
+    sched_.emplace(std::move(sched));
+}
+
+router::router(options opts, std::shared_ptr<const catalogue_bodies> catalogue,
+               std::shared_ptr<const canned_set> responses, scheduler::options sched)
+    : opts_(std::move(opts)), canned_(std::move(responses)), fail_rate_(opts_.fail_rate),
+      catalogue_(std::move(catalogue)), sched_options_(std::move(sched))
+{
+}
+
+scheduler& router::sched()
+{
+    if (!sched_)
+        sched_.emplace(catalogue_->tasks, sched_options_);
+    return *sched_;
+}
+
+std::shared_ptr<const catalogue_bodies> router::bodies() const
+{
+    std::lock_guard lock(mutex_);
+    return catalogue_;
+}
+
+std::vector<butler_task> router::tasks() const { return bodies()->tasks; }
+
+bool router::modify_tasks(const std::function<bool(std::vector<butler_task>&)>& edit)
+{
+    std::lock_guard lock(mutex_);
+    auto next = catalogue_->tasks;
+    if (!edit(next))
+        return false;
+    for (auto it = next.begin(); it != next.end(); ++it) {
+        if (!it->name || it->name->empty())
+            throw std::invalid_argument("every task in the catalogue needs a name");
+        if (std::any_of(next.begin(), it, [&](const butler_task& t) { return t.name == it->name; }))
+            throw std::invalid_argument("duplicate task name in the catalogue: " + *it->name);
+    }
+    auto fresh = std::make_shared<const catalogue_bodies>(std::move(next));
+    if (sched_)
+        sched_->set_tasks(fresh->tasks);
+    catalogue_ = std::move(fresh);
+    schedule_changed();
+    return true;
+}
+
+std::vector<task_status> router::task_states(clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    auto& s = sched();
+    s.advance(now);
+    schedule_changed();
+    return s.snapshot();
 }
 
 void router::set_schedule_hook(schedule_hook hook)
@@ -86,14 +149,14 @@ void router::set_schedule_hook(schedule_hook hook)
 
 void router::schedule_changed()
 {
-    if (hook_)
-        hook_(sched_.next_event());
+    if (hook_ && sched_)
+        hook_(sched_->next_event());
 }
 
 void router::advance(clock::time_point now)
 {
     std::lock_guard lock(mutex_);
-    sched_.advance(now);
+    sched().advance(now);
     schedule_changed();
 }
 
@@ -101,11 +164,13 @@ bool router::draw_failure() noexcept
 {
     const auto n = draws_.fetch_add(1, std::memory_order_relaxed);
     const double r = static_cast<double>(splitmix64(opts_.seed ^ splitmix64(n)) >> 11) * 0x1.0p-53;
-    return r < opts_.fail_rate;
+    return r < fail_rate_.load(std::memory_order_relaxed);
 }
 
 bool router::authorised(const request_view& req, const boost::urls::url_view& u) const
 {
+    if (refuse_all())
+        return false;
     if (!opts_.token)
         return true;
     const std::string& token = *opts_.token;
@@ -126,29 +191,29 @@ bool router::authorised(const request_view& req, const boost::urls::url_view& u)
 answer router::reject(malformed why)
 {
     served_.fetch_add(1, std::memory_order_relaxed);
-    const canned& c = why == malformed::header_too_large ? header_too_large_
-                      : why == malformed::body_too_large ? too_large_
-                                                         : bad_request_;
-    return {&c.close, c.status, false}; // sent at once: the connection is closing
+    const canned& c = why == malformed::header_too_large ? canned_->header_too_large
+                      : why == malformed::body_too_large ? canned_->too_large
+                                                         : canned_->bad_request;
+    return {&c.close, c.status, false, {}}; // sent at once: the connection is closing
 }
 
 answer router::handle(const request_view& req, bool must_close, clock::time_point now, std::string& scratch)
 {
     served_.fetch_add(1, std::memory_order_relaxed);
-    auto use = [&](const canned& c, bool latency = true) { return answer{&c.get(must_close), c.status, latency}; };
+    auto use = [&](const canned& c, bool latency = true) { return answer{&c.get(must_close), c.status, latency, {}}; };
 
     const auto parsed = boost::urls::parse_origin_form(req.target);
     if (!parsed)
-        return use(bad_request_);
+        return use(canned_->bad_request);
     const boost::urls::url_view& u = *parsed;
 
     const auto path = u.encoded_path();
     const bool is_emulator = path.starts_with("/_emulator");
 
-    if (!is_emulator && opts_.fail_rate > 0.0 && draw_failure())
-        return use(unavailable_);
+    if (!is_emulator && fail_rate() > 0.0 && draw_failure())
+        return use(canned_->unavailable);
     if (!authorised(req, u))
-        return use(unauthorized_);
+        return use(canned_->unauthorized);
 
     if (path == "/butler" || path == "/butler/")
         return butler(req, {}, true, must_close, now);
@@ -164,65 +229,71 @@ answer router::handle(const request_view& req, bool must_close, clock::time_poin
         return butler(req, parts[1], false, must_close, now);
     if (parts.size() == 2 && parts[0] == "_emulator" && parts[1] == "state") {
         if (req.method != http::verb::get)
-            return use(allow_state_, false);
+            return use(canned_->allow_state, false);
         state_report state;
         {
             std::lock_guard lock(mutex_);
-            sched_.advance(now);
-            state.in_window = sched_.in_window(now);
-            state.tasks = sched_.snapshot();
+            auto& s = sched();
+            s.advance(now);
+            state.in_window = s.in_window(now);
+            state.tasks = s.snapshot();
         }
         state.now = now;
         state.window = opts_.window;
         state.requests_served = requests_served();
         render_response(scratch, 200, json_type, render_state(state), must_close, "Cache-Control: no-store\r\n");
-        return {&scratch, 200, false};
+        return {&scratch, 200, false, {}};
     }
-    return use(not_found_);
+    return use(canned_->not_found);
 }
 
 answer router::butler(const request_view& req, std::string_view task, bool is_list, bool must_close,
                       clock::time_point now)
 {
-    auto use = [&](const canned& c) { return answer{&c.get(must_close), c.status, true}; };
+    const canned_set& c = *canned_;
+    auto use = [&](const canned& r) { return answer{&r.get(must_close), r.status, true, {}}; };
     if (is_list) {
         switch (req.method) {
-        case http::verb::get: return use(wants_json(req.accept, req.accepts) ? list_json_ : list_xml_);
+        case http::verb::get: {
+            auto current = bodies();
+            const canned& r = wants_json(req.accept, req.accepts) ? current->list_json : current->list_xml;
+            return answer{&r.get(must_close), r.status, true, std::move(current)};
+        }
         case http::verb::post: {
             std::lock_guard lock(mutex_);
-            sched_.start_all(now);
+            sched().start_all(now);
             schedule_changed();
-            return use(ok_);
+            return use(c.ok);
         }
         case http::verb::delete_: {
             std::lock_guard lock(mutex_);
-            sched_.stop_all(now);
+            sched().stop_all(now);
             schedule_changed();
-            return use(ok_);
+            return use(c.ok);
         }
-        default: return use(allow_list_);
+        default: return use(c.allow_list);
         }
     }
     switch (req.method) {
     case http::verb::post: {
         std::lock_guard lock(mutex_);
-        const auto r = sched_.start(task, now);
+        const auto r = sched().start(task, now);
         schedule_changed();
         if (r == start_outcome::unknown_task)
-            return use(not_found_);
+            return use(c.not_found);
         if (r == start_outcome::already_running)
-            return use(already_running_);
-        return use(ok_);
+            return use(c.already_running);
+        return use(c.ok);
     }
     case http::verb::delete_: {
         std::lock_guard lock(mutex_);
-        const auto r = sched_.stop(task, now);
+        const auto r = sched().stop(task, now);
         schedule_changed();
         if (r == stop_outcome::stopped || r == stop_outcome::unscheduled)
-            return use(ok_);
-        return use(not_found_);
+            return use(c.ok);
+        return use(c.not_found);
     }
-    default: return use(allow_task_);
+    default: return use(c.allow_task);
     }
 }
 

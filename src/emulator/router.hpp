@@ -4,6 +4,11 @@
 // Request -> response for the emulator: authentication, the emulated failure rate, content
 // negotiation and the Butler semantics. No sockets and no clock: the session hands in the
 // parsed request and the time, and gets back bytes to write. Unit-tested without I/O.
+//
+// One router is one emulated server's state. What does not depend on that state is shared by
+// every router of a process: the constant responses (`canned_set`) and, until a server's task
+// list is changed, the rendered catalogue (`catalogue_bodies`). A fleet of 10,000 routers so
+// holds one copy of the bodies, and a router builds its scheduler only when a request needs it.
 
 #include "emulator/render.hpp"
 
@@ -18,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,7 +45,8 @@ struct request_view {
 struct answer {
     const std::string* bytes = nullptr;
     unsigned status = 0;
-    bool latency_applies = true; ///< False for the emulator's own endpoints and for 405s on them.
+    bool latency_applies = true;      ///< False for the emulator's own endpoints and for 405s on them.
+    std::shared_ptr<const void> keep; ///< Keeps `bytes` alive until written (the catalogue may change meanwhile).
 };
 
 /// Why a request could not be parsed.
@@ -49,6 +56,25 @@ enum class malformed { bad_request, body_too_large, header_too_large };
 double accept_quality(std::string_view header, std::string_view type);
 /// JSON only when asked for explicitly in `Accept` or `accepts` (as PMS: `*/*` gets XML).
 bool wants_json(std::string_view accept, std::string_view accepts);
+
+/// The responses that are the same for every emulated server.
+struct canned_set {
+    canned_set();
+    canned ok, already_running, not_found, unauthorized, unavailable;
+    canned bad_request, too_large, header_too_large;
+    canned allow_list, allow_task, allow_state;
+};
+/// The process' one `canned_set`, made on first use.
+std::shared_ptr<const canned_set> shared_canned_set();
+
+/// A task catalogue and its `GET /butler` responses, rendered once.
+struct catalogue_bodies {
+    explicit catalogue_bodies(std::vector<butler_task> catalogue);
+    std::vector<butler_task> tasks;
+    std::string json_body;
+    std::string xml_body;
+    canned list_json, list_xml;
+};
 
 /// Thread-safe: any number of sessions may call it at once (the scheduler is behind a mutex).
 class router {
@@ -67,6 +93,9 @@ public:
 
     /// `catalogue` is rendered once here: the list body does not depend on task state.
     router(options opts, const std::vector<butler_task>& catalogue, scheduler sched);
+    /// Shares `catalogue` and `responses`; the scheduler is built from `sched` on first need.
+    router(options opts, std::shared_ptr<const catalogue_bodies> catalogue, std::shared_ptr<const canned_set> responses,
+           scheduler::options sched);
 
     /// The response to `req` at `now`. Dynamic bodies are rendered into `scratch`.
     answer handle(const request_view& req, bool must_close, clock::time_point now, std::string& scratch);
@@ -78,27 +107,52 @@ public:
     /// Replaces the hook; an empty hook detaches it (when this returns, the old one is not running).
     void set_schedule_hook(schedule_hook hook);
 
+    /// Answers that fraction of Butler requests 503 from now on.
+    void set_fail_rate(double rate) noexcept { fail_rate_.store(rate, std::memory_order_relaxed); }
+    double fail_rate() const noexcept { return fail_rate_.load(std::memory_order_relaxed); }
+    /// While set, every request is answered 401 as if its token were wrong.
+    void set_refuse_all(bool refuse) noexcept { refuse_all_.store(refuse, std::memory_order_relaxed); }
+    bool refuse_all() const noexcept { return refuse_all_.load(std::memory_order_relaxed); }
+
+    /// The token every request needs, if any.
+    const std::optional<std::string>& token() const noexcept { return opts_.token; }
+    /// The current catalogue.
+    std::vector<butler_task> tasks() const;
+    /// Lets `edit` change a copy of the catalogue, then serves it: tasks that keep their name keep
+    /// their state. When `edit` returns false nothing changes (and false is returned). Throws
+    /// std::invalid_argument (and changes nothing) on a task without a name or a duplicate name;
+    /// whatever `edit` throws propagates, also without a change. `edit` runs with the lock held.
+    bool modify_tasks(const std::function<bool(std::vector<butler_task>&)>& edit);
+    /// The state of every task at `now`.
+    std::vector<task_status> task_states(clock::time_point now);
+
     std::uint64_t requests_served() const noexcept { return served_.load(std::memory_order_relaxed); }
-    const std::string& json_body() const noexcept { return json_body_; }
-    const std::string& xml_body() const noexcept { return xml_body_; }
+    /// The bodies of the catalogue served when the router was made or last changed (valid until it changes).
+    const std::string& json_body() const { return bodies()->json_body; }
+    const std::string& xml_body() const { return bodies()->xml_body; }
 
 private:
     answer butler(const request_view& req, std::string_view task, bool is_list, bool must_close, clock::time_point now);
     bool authorised(const request_view& req, const boost::urls::url_view& u) const;
     bool draw_failure() noexcept;
+    scheduler& sched();      // with mutex_ held: built on first use
     void schedule_changed(); // with mutex_ held
 
     options opts_;
-    std::string json_body_;
-    std::string xml_body_;
-    canned list_json_, list_xml_, ok_, already_running_, not_found_, unauthorized_, unavailable_;
-    canned bad_request_, too_large_, header_too_large_;
-    canned allow_list_, allow_task_, allow_state_;
+    std::shared_ptr<const canned_set> canned_;
     std::atomic<std::uint64_t> served_{0};
     std::atomic<std::uint64_t> draws_{0};
+    std::atomic<double> fail_rate_;
+    std::atomic<bool> refuse_all_{false};
 
-    std::mutex mutex_; // guards sched_ and hook_
-    scheduler sched_;
+    std::shared_ptr<const catalogue_bodies> bodies() const; // a copy of catalogue_, taken with mutex_ held
+
+    // Not std::atomic<std::shared_ptr>: libstdc++ 12 releases its lock with a relaxed store in
+    // load(), a data race ThreadSanitizer reports.
+    mutable std::mutex mutex_; // guards catalogue_, sched_, sched_options_ and hook_
+    std::shared_ptr<const catalogue_bodies> catalogue_;
+    std::optional<scheduler> sched_;
+    scheduler::options sched_options_;
     schedule_hook hook_;
 };
 

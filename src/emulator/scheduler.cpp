@@ -57,19 +57,27 @@ scheduler::scheduler(std::vector<butler_task> tasks, options opts) : opts_(std::
         auto engine = std::make_shared<std::mt19937_64>(0x5eed);
         opts_.random = [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
     }
-    tasks_.reserve(tasks.size());
+    set_tasks(std::move(tasks));
+}
+
+void scheduler::set_tasks(std::vector<butler_task> tasks)
+{
+    std::vector<task_status> next;
+    next.reserve(tasks.size());
     for (auto& t : tasks) {
         if (!t.name || t.name->empty())
             throw std::invalid_argument("every task in the catalogue needs a name");
-        if (find(*t.name) != nullptr)
+        if (std::any_of(next.begin(), next.end(), [&](const task_status& s) { return s.name == *t.name; }))
             throw std::invalid_argument("duplicate task name in the catalogue: " + *t.name);
-        task_status s;
+        const auto old = status(*t.name);
+        task_status s = old ? *old : task_status{};
         s.name = std::move(*t.name);
         s.enabled = t.enabled.value_or(true);
         s.randomized = t.schedule_randomized.value_or(false);
         s.interval_days = t.interval.value_or(1.0);
-        tasks_.push_back(std::move(s));
+        next.push_back(std::move(s));
     }
+    tasks_ = std::move(next);
 }
 
 task_status* scheduler::find(std::string_view name) noexcept

@@ -13,6 +13,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <openssl/err.h>
+
 #include <array>
 #include <cstdio>
 #include <optional>
@@ -115,15 +117,29 @@ public:
         : host_(host), stream_(std::move(socket), args...), deadline_timer_(stream_.get_executor()),
           latency_timer_(stream_.get_executor())
     {
-        buffer_.reserve(4096);
-        out_.reserve(1024);
+    }
+
+    /// Presents `id` instead of the context's certificate (before `run`).
+    void use_identity(const tls_identity& id)
+    {
+        if constexpr (is_tls) {
+            SSL* ssl = stream_.native_handle();
+            if (SSL_use_certificate(ssl, id.certificate) != 1 || SSL_use_PrivateKey(ssl, id.key) != 1) {
+                ERR_clear_error();
+                closed_ = true; // `run` closes it
+            }
+        }
     }
     ~session() override { host_.sessions.remove(this); }
 
     void run()
     {
         host_.sessions.add(this, this->weak_from_this());
-        arm(host_.settings.request_timeout);
+        if (closed_) {
+            closed_ = false;
+            return close();
+        }
+        arm(host_.request_timeout);
         watch();
         if constexpr (is_tls) {
             stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
@@ -146,7 +162,6 @@ public:
 
 private:
     tcp::socket& socket() noexcept { return beast::get_lowest_layer(stream_); }
-    const session_settings& settings() const noexcept { return host_.settings; }
 
     void arm(std::chrono::steady_clock::duration d) { deadline_ = std::chrono::steady_clock::now() + d; }
 
@@ -163,11 +178,32 @@ private:
         });
     }
 
+    /// Waits for the next request. Over TCP it waits holding no buffer: an idle keep-alive
+    /// connection costs its socket and this object only (a fleet keeps thousands of them). Over
+    /// TLS it reads at once: Asio's stream may hold bytes of the next record already, where a
+    /// wait on the socket would not see them.
     void read()
+    {
+        arm(host_.request_timeout);
+        if (is_tls || buffer_.size() > 0) {
+            read_request(); // TLS, or pipelined bytes that are there already
+            return;
+        }
+        parser_.reset();
+        buffer_.shrink_to_fit();
+        if (out_.capacity() > 0)
+            std::string().swap(out_);
+        socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](error_code ec) {
+            if (ec || self->closed_)
+                return self->close();
+            self->read_request();
+        });
+    }
+
+    void read_request()
     {
         parser_.emplace();
         parser_->reset_fields();
-        arm(settings().request_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
@@ -179,15 +215,19 @@ private:
         if (ec)
             return on_read_error(ec);
         ++responses_;
+        const unsigned close_after = host_.close_after.load(std::memory_order_relaxed);
         const bool must_close = !parser_->keep_alive() || host_.stopping.load(std::memory_order_relaxed) ||
-                                (settings().close_after != 0 && responses_ >= settings().close_after);
+                                host_.down.load(std::memory_order_relaxed) ||
+                                (close_after != 0 && responses_ >= close_after);
         const request_view req = parser_->view();
-        const auto a = host_.routes.handle(req, must_close, std::chrono::system_clock::now(), out_);
-        if (!settings().quiet)
-            std::fputs(log_line(parser_->method_string(), req.target, a.status).c_str(), stderr);
-        if (a.latency_applies && settings().latency.count() > 0) {
-            arm(settings().latency + settings().request_timeout);
-            latency_timer_.expires_after(settings().latency);
+        auto a = host_.routes.handle(req, must_close, std::chrono::system_clock::now(), out_);
+        pinned_ = std::move(a.keep);
+        if (!host_.quiet)
+            std::fputs(log_line(parser_->method_string(), req.target, a.status, host_.log_label).c_str(), stderr);
+        const auto latency = host_.latency();
+        if (a.latency_applies && latency.count() > 0) {
+            arm(latency + host_.request_timeout);
+            latency_timer_.expires_after(latency);
             latency_timer_.async_wait([self = this->shared_from_this(), bytes = a.bytes, must_close](error_code e) {
                 if (e || self->closed_)
                     return self->close();
@@ -207,7 +247,7 @@ private:
         const auto a = host_.routes.reject(ec == http::error::header_limit ? malformed::header_too_large
                                            : ec == http::error::body_limit ? malformed::body_too_large
                                                                            : malformed::bad_request);
-        if (!settings().quiet) {
+        if (!host_.quiet) {
             const std::string line =
                 "emulator: malformed request (" + ec.message() + ") -> " + std::to_string(a.status) + "\n";
             std::fputs(line.c_str(), stderr);
@@ -217,9 +257,10 @@ private:
 
     void write(const std::string& bytes, bool then_close)
     {
-        arm(settings().request_timeout);
+        arm(host_.request_timeout);
         asio::async_write(stream_, asio::buffer(bytes),
                           [self = this->shared_from_this(), then_close](error_code ec, std::size_t) {
+                              self->pinned_.reset();
                               if (ec || self->closed_)
                                   return self->close();
                               if (then_close)
@@ -246,7 +287,9 @@ private:
 
     void drain()
     {
-        socket().async_read_some(asio::buffer(drain_buf_),
+        if (!drain_buf_)
+            drain_buf_ = std::make_unique<std::array<char, 4096>>();
+        socket().async_read_some(asio::buffer(*drain_buf_),
                                  [self = this->shared_from_this()](error_code ec, std::size_t) {
                                      if (ec || self->closed_)
                                          return self->close();
@@ -274,7 +317,8 @@ private:
     beast::flat_buffer buffer_{64 * 1024 + 16 * 1024};
     std::optional<request_reader> parser_;
     std::string out_;
-    std::array<char, 4096> drain_buf_{};
+    std::shared_ptr<const void> pinned_;                // keeps the bytes being written alive
+    std::unique_ptr<std::array<char, 4096>> drain_buf_; // only while closing
     unsigned responses_ = 0;
     bool closed_ = false;
 };
@@ -316,13 +360,16 @@ void session_registry::close_all()
         s->close_from_server();
 }
 
-void start_session(session_host& host, tcp::socket socket, ssl::context* tls)
+void start_session(session_host& host, tcp::socket socket, ssl::context* tls, const tls_identity* identity)
 {
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    if (tls != nullptr)
-        run_on_own_executor(std::make_shared<session<ssl::stream<tcp::socket>>>(host, std::move(socket), *tls));
-    else
+    if (tls != nullptr) {
+        auto s = std::make_shared<session<ssl::stream<tcp::socket>>>(host, std::move(socket), *tls);
+        if (identity != nullptr)
+            s->use_identity(*identity);
+        run_on_own_executor(std::move(s));
+    } else
         run_on_own_executor(std::make_shared<session<tcp::socket>>(host, std::move(socket)));
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace plexbutler::emulator {
 namespace {
@@ -77,20 +78,34 @@ void add_extension(X509* cert, int nid, const std::string& value)
 
 certificate_pair make_self_signed_certificate(std::string_view host_name, std::chrono::hours validity)
 {
-    if (host_name.empty())
-        throw std::invalid_argument("self-signed certificate: empty host name");
+    return make_self_signed_certificate(std::vector<std::string>{std::string(host_name)}, validity);
+}
+
+certificate_pair make_self_signed_certificate(const std::vector<std::string>& host_names, std::chrono::hours validity)
+{
+    if (host_names.empty())
+        throw std::invalid_argument("self-signed certificate: no host name");
     if (validity.count() <= 0)
         throw std::invalid_argument("self-signed certificate: validity must be positive");
 
-    std::string name{host_name};
-    if (name.size() > 2 && name.front() == '[' && name.back() == ']')
-        name = name.substr(1, name.size() - 2);
-    boost::system::error_code ec;
-    const auto address = boost::asio::ip::make_address(name, ec);
-    const bool is_ip = !ec;
-    // Normalised spelling of an IP literal, so "::0001" and "::1" give the same SAN.
-    if (is_ip)
-        name = address.to_string();
+    std::string name;      // the first name: the CN
+    std::string alt_names; // every name: the subjectAltName
+    for (const auto& host_name : host_names) {
+        if (host_name.empty())
+            throw std::invalid_argument("self-signed certificate: empty host name");
+        std::string n{host_name};
+        if (n.size() > 2 && n.front() == '[' && n.back() == ']')
+            n = n.substr(1, n.size() - 2);
+        boost::system::error_code ec;
+        const auto address = boost::asio::ip::make_address(n, ec);
+        const bool is_ip = !ec;
+        // Normalised spelling of an IP literal, so "::0001" and "::1" give the same SAN.
+        if (is_ip)
+            n = address.to_string();
+        alt_names += (alt_names.empty() ? "" : ",") + std::string(is_ip ? "IP:" : "DNS:") + n;
+        if (name.empty())
+            name = n;
+    }
 
     pkey_ptr key{EVP_EC_gen("P-256")};
     if (!key)
@@ -133,7 +148,7 @@ certificate_pair make_self_signed_certificate(std::string_view host_name, std::c
     add_extension(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
     add_extension(cert.get(), NID_ext_key_usage, "serverAuth");
     add_extension(cert.get(), NID_subject_key_identifier, "hash");
-    add_extension(cert.get(), NID_subject_alt_name, (is_ip ? "IP:" : "DNS:") + name);
+    add_extension(cert.get(), NID_subject_alt_name, alt_names);
 
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
         fail("X509_sign");

@@ -11,7 +11,8 @@
 //   Aborter make_aborter();        // once connected: a movable object whose operator()() makes
 //                                  // the stream's pending and later I/O fail, callable from
 //                                  // another thread; reset() forgets the stream
-// and reports a passed deadline as boost::beast::error::timeout: tcp_or_tls_stream in
+// and optionally `bool park()` / `void unpark()` (free the stream's own buffers while idle, and
+// take them back), and reports a passed deadline as boost::beast::error::timeout: tcp_or_tls_stream in
 // production (http/tcp_transport.hpp), an in-memory stream with a manual clock in tests.
 
 #include "http/response_parser.hpp"
@@ -31,15 +32,40 @@ template <class Stream>
 struct basic_connection {
     /// `read_limit` (header + body limits) bounds the read buffer; `args` construct the stream.
     template <class... Args>
-    explicit basic_connection(std::size_t read_limit, Args&&... args) : stream(std::forward<Args>(args)...)
+    explicit basic_connection(std::size_t read_limit, Args&&... args)
+        : stream(std::forward<Args>(args)...), read_reserve_(std::min<std::size_t>(read_limit, 16 * 1024))
     {
         // Beast reads at most the buffer's free capacity (at least 512 bytes): without a reserve a
-        // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity.
-        buffer.reserve(std::min<std::size_t>(read_limit, 16 * 1024));
+        // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity
+        // while the connection is in use.
+        buffer.reserve(read_reserve_);
         // Hard cap: Beast bounds neither a chunk header's extensions nor trailers while they are
         // incomplete, so a server sending one endless line would grow the buffer until the deadline.
         // Past the cap Beast fails with buffer_overflow (mapped to error::body_too_large).
         buffer.max_size(read_limit);
+    }
+
+    /// Idle in the pool for a while: frees the read buffer, the strings of the last response and
+    /// request, and what the stream can free (parked TLS). No I/O may be pending.
+    void release_buffers()
+    {
+        buffer.shrink_to_fit(); // nothing is left in it (leftover bytes make a connection unusable)
+        sink.release();
+        std::string().swap(request);
+        if constexpr (requires { stream.park(); })
+            stream.park();
+        released = true;
+    }
+
+    /// Taken from the pool: what `release_buffers` freed is allocated again before the next I/O.
+    void wake()
+    {
+        if (!released)
+            return;
+        buffer.reserve(read_reserve_);
+        if constexpr (requires { stream.unpark(); })
+            stream.unpark();
+        released = false;
     }
 
     Stream stream;
@@ -48,6 +74,10 @@ struct basic_connection {
     response_sink sink;
     std::string request;      // rendered start/stop-one requests
     std::uint64_t served = 0; // responses read on this connection (> 0: reused)
+    bool released = false;    // release_buffers() and no wake() since
+
+private:
+    std::size_t read_reserve_;
 };
 
 } // namespace plexbutler::detail

@@ -39,6 +39,14 @@ struct response_sink {
         retry_after.clear();
         body.clear();
     }
+
+    /// Clears and frees every string (an idle connection keeps no response).
+    void release() noexcept
+    {
+        version = status = 0;
+        for (auto* s : {&reason, &fields, &content_type, &content_encoding, &location, &retry_after, &body})
+            std::string().swap(*s);
+    }
 };
 
 /// A Beast response parser writing into a `response_sink` instead of allocating

@@ -8,6 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "http/tls_context_cache.hpp"
+
 #include <plexbutler/error.hpp>
 
 #include <openssl/err.h>
@@ -32,7 +34,7 @@ namespace {
 
 long long millisecond_count(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 
-error_code map_handshake_error(ssl::stream<beast::tcp_stream>& tls, const error_code& ec, const std::string& server,
+error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const error_code& ec, const std::string& server,
                                std::string& msg)
 {
     if (ec == beast::error::timeout)
@@ -69,32 +71,68 @@ socket_aborter tcp_or_tls_stream::make_aborter() noexcept
     return socket_aborter(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
 }
 
-tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep) : opts_(&opts), ep_(&ep)
+void ssl_deleter::operator()(SSL* p) const noexcept { SSL_free(p); }
+
+void ssl_session_deleter::operator()(SSL_SESSION* p) const noexcept { SSL_SESSION_free(p); }
+
+bool tcp_or_tls_stream::park() noexcept
 {
-    if (!ep.https)
-        return;
-    if (opts.ssl_context) {
-        tls_ = opts.ssl_context;
-        return;
-    }
-    tls_ = std::make_shared<ssl::context>(ssl::context::tls_client);
-    error_code ec;
-    tls_->set_default_verify_paths(ec); // a missing system store is not fatal with ca_file
-    if (!opts.ca_file.empty()) {
-        tls_->load_verify_file(opts.ca_file, ec);
-        if (ec)
-            throw std::invalid_argument("client_options.ca_file cannot be loaded: " + ec.message());
-    }
-    if (!opts.ca_path.empty()) {
-        tls_->add_verify_path(opts.ca_path, ec);
-        if (ec)
-            throw std::invalid_argument("client_options.ca_path cannot be used: " + ec.message());
-    }
-    SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
+    if (!tls_)
+        return parked_ != nullptr;
+    SSL* ssl = tls_->native_handle();
+    // Bytes inside the TLS layer (a record not yet decrypted, plaintext not yet read, output not
+    // yet sent) live in the buffers that parking frees: such a stream stays as it is.
+    if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0 ||
+        BIO_ctrl_wpending(SSL_get_wbio(ssl)) != 0)
+        return false;
+    SSL_up_ref(ssl);
+    tls_.reset();                       // Asio's buffers, its half of the BIO pair, its verify callback
+    SSL_set_bio(ssl, nullptr, nullptr); // OpenSSL's half of the pair
+    SSL_free_buffers(ssl);              // the record buffers (Asio sets SSL_MODE_RELEASE_BUFFERS anyway)
+    parked_.reset(ssl);
+    return true;
 }
 
-asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline,
-                                                   std::string& msg) const
+tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep) : opts_(&opts), ep_(&ep)
+{
+    if (ep.https)
+        tls_ = client_tls_context(opts);
+}
+
+void tcp_transport::keep_session(SSL_SESSION* session)
+{
+    if (session == nullptr || SSL_SESSION_is_resumable(session) != 1)
+        return;
+    // A copy: OpenSSL marks a connection's own session not resumable when the connection is freed
+    // without a close_notify, as an evicted one is (TLS 1.1 and later no longer require that).
+    ssl_session_ptr kept(SSL_SESSION_dup(session));
+    if (!kept)
+        return;
+    std::lock_guard lk(session_mu_);
+    session_ = std::move(kept);
+}
+
+ssl_session_ptr tcp_transport::session_to_offer()
+{
+    std::lock_guard lk(session_mu_);
+    if (!session_ || SSL_SESSION_get_protocol_version(session_.get()) >= TLS1_3_VERSION)
+        return std::move(session_); // a TLS 1.3 ticket is offered once
+    SSL_SESSION_up_ref(session_.get());
+    return ssl_session_ptr(session_.get());
+}
+
+void tcp_transport::first_response_read(stream_type& s)
+{
+    auto* tls = s.tls();
+    if (tls == nullptr || !opts_->tls_session_resumption)
+        return;
+    // A session other than the handshake's: a TLS 1.3 ticket arrived (each makes a new session).
+    if (SSL_SESSION* now = SSL_get0_session(tls->native_handle()); now != s.handshake_session.get())
+        keep_session(now);
+    s.handshake_session.reset();
+}
+
+asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline, std::string& msg)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     using namespace asio::experimental::awaitable_operators;
@@ -163,6 +201,13 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         } else {
             c.tls()->set_verify_mode(ssl::verify_none);
         }
+        SSL* ssl = c.tls()->native_handle();
+        // A parked connection has no verify callback: a renegotiation would fail its verification.
+        SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+        if (opts_->tls_session_resumption) {
+            if (const auto offered = session_to_offer())
+                SSL_set_session(ssl, offered.get()); // takes its own reference
+        }
         co_await c.tls()->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             if (ec == asio::error::operation_aborted) {
@@ -173,6 +218,14 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             if (e == error::timeout)
                 timeout_msg();
             co_return e;
+        }
+        handshakes_.fetch_add(1, std::memory_order_relaxed);
+        if (SSL_session_reused(ssl) == 1)
+            resumed_.fetch_add(1, std::memory_order_relaxed);
+        if (opts_->tls_session_resumption) {
+            c.handshake_session.reset(SSL_get1_session(ssl));
+            if (SSL_version(ssl) < TLS1_3_VERSION) // complete now; TLS 1.3 tickets come later
+                keep_session(c.handshake_session.get());
         }
     }
     co_return error_code{};

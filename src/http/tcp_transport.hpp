@@ -19,8 +19,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,28 +59,50 @@ private:
     int fd_ = -1;
 };
 
+/// Owns an `SSL*` reference (SSL_free).
+struct ssl_deleter {
+    void operator()(SSL* p) const noexcept;
+};
+/// Owns an `SSL_SESSION*` reference (SSL_SESSION_free).
+struct ssl_session_deleter {
+    void operator()(SSL_SESSION* p) const noexcept;
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+using ssl_session_ptr = std::unique_ptr<SSL_SESSION, ssl_session_deleter>;
+
 /// A TCP stream, or a TLS stream over one, behind one AsyncReadStream/AsyncWriteStream
 /// interface. Deadlines are Beast's tcp_stream timeouts (reported as beast::error::timeout).
+///
+/// An idle TLS connection can be parked: Asio's TLS stream (its two 17 KiB record buffers and
+/// the two 17 KiB halves of its BIO pair) is destroyed and only OpenSSL's connection state is
+/// kept; the next I/O wraps that state in a new Asio stream. Neither movable nor copyable (the
+/// TLS stream refers to the TCP stream).
 class tcp_or_tls_stream {
 public:
     using executor_type = boost::asio::any_io_executor;
+    using tls_stream_type = boost::asio::ssl::stream<boost::beast::tcp_stream&>;
 
     /// A TLS stream when `tls_context` is not null, else plain TCP.
-    tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context)
+    tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context) : tcp_(ex)
     {
         if (tls_context)
-            tls_.emplace(boost::beast::tcp_stream(ex), *tls_context);
-        else
-            plain_.emplace(ex);
+            tls_.emplace(tcp_, *tls_context);
+    }
+    tcp_or_tls_stream(const tcp_or_tls_stream&) = delete;
+    tcp_or_tls_stream& operator=(const tcp_or_tls_stream&) = delete;
+
+    executor_type get_executor() noexcept { return tcp_.get_executor(); }
+
+    boost::beast::tcp_stream& tcp() noexcept { return tcp_; }
+    /// The TLS stream (unparked first), or null for plain TCP.
+    tls_stream_type* tls()
+    {
+        unpark();
+        return tls_ ? &*tls_ : nullptr;
     }
 
-    executor_type get_executor() noexcept { return tcp().get_executor(); }
-
-    boost::beast::tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
-    boost::asio::ssl::stream<boost::beast::tcp_stream>* tls() noexcept { return tls_ ? &*tls_ : nullptr; }
-
-    void expires_at(std::chrono::steady_clock::time_point t) { tcp().expires_at(t); }
-    void expires_never() { tcp().expires_never(); }
+    void expires_at(std::chrono::steady_clock::time_point t) { tcp_.expires_at(t); }
+    void expires_never() { tcp_.expires_never(); }
 
     /// What aborts this stream's I/O from another thread (a duplicate of the connected socket).
     socket_aborter make_aborter() noexcept;
@@ -86,18 +111,35 @@ public:
     bool has_unsolicited_bytes() noexcept
     {
         boost::system::error_code ec;
-        return tcp().socket().available(ec) > 0 || ec;
+        return tcp_.socket().available(ec) > 0 || ec;
     }
+
+    /// Idle: frees the buffers of the TLS layer, keeping OpenSSL's connection state. Does
+    /// nothing over plain TCP, when already parked, or while TLS bytes are buffered (they would
+    /// be lost). No I/O may be pending. Returns whether the stream is parked.
+    bool park() noexcept;
+    /// The TLS stream again (allocates its buffers); done by the next I/O in any case.
+    void unpark()
+    {
+        if (parked_)
+            tls_.emplace(tcp_, parked_.release()); // the new Asio stream owns the reference
+    }
+    bool parked() const noexcept { return parked_ != nullptr; }
+
+    /// TLS: the session right after the handshake, held until the first response is read (the
+    /// transport then tells a session from a later ticket by its address).
+    ssl_session_ptr handshake_session;
 
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token)
     {
         return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const MutableBufferSequence& b) {
+                unpark();
                 if (tls_)
                     tls_->async_read_some(b, std::move(handler));
                 else
-                    plain_->async_read_some(b, std::move(handler));
+                    tcp_.async_read_some(b, std::move(handler));
             },
             token, buffers);
     }
@@ -107,20 +149,28 @@ public:
     {
         return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const ConstBufferSequence& b) {
+                unpark();
                 if (tls_)
                     tls_->async_write_some(b, std::move(handler));
                 else
-                    plain_->async_write_some(b, std::move(handler));
+                    tcp_.async_write_some(b, std::move(handler));
             },
             token, buffers);
     }
 
 private:
-    std::optional<boost::beast::tcp_stream> plain_;
-    std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream>> tls_;
+    boost::beast::tcp_stream tcp_;
+    std::optional<tls_stream_type> tls_; // over tcp_; empty for plain TCP and while parked
+    ssl_ptr parked_;                     // the connection state while parked
 };
 
 /// Connections over TCP (and TLS) to the endpoint of one client.
+///
+/// TLS sessions are resumed: the last session of a connection to this endpoint is offered by
+/// the next handshake. It is kept once a response has been read (TLS 1.3 session tickets arrive
+/// after the handshake, with the first records the server sends), and a TLS 1.3 session is
+/// offered once only (RFC 8446 §C.4: a ticket is not reused). Sessions are this transport's
+/// alone: never shared with another client, so they always belong to this host name.
 class tcp_transport {
 public:
     using clock_type = std::chrono::steady_clock;
@@ -129,8 +179,8 @@ public:
     using connection_type = basic_connection<stream_type>;
     using aborter_type = socket_aborter;
 
-    /// Sets up the TLS context for https (the caller's, or one with the system store and the
-    /// options' CA file and path). @throws std::invalid_argument when a CA file or path is unusable.
+    /// Takes the TLS context for https (the caller's, or the one shared by the clients of the
+    /// same CA file and path). @throws std::invalid_argument when a CA file or path is unusable.
     tcp_transport(const client_options& opts, const endpoint& ep);
 
     std::unique_ptr<connection_type> make_connection(const boost::asio::any_io_executor& ex, std::size_t read_limit)
@@ -142,12 +192,25 @@ public:
     /// Returns a plexbutler error (timeout, cancelled, connect_failed, tls_handshake_failed,
     /// certificate_verification_failed) with the detail of the failure in `msg`.
     boost::asio::awaitable<boost::system::error_code> connect(stream_type& s, clock_type::time_point deadline,
-                                                              std::string& msg) const;
+                                                              std::string& msg);
+
+    /// A response was read on `s` for the first time: keeps its TLS session for the next connection.
+    void first_response_read(stream_type& s);
+
+    /// TLS handshakes completed, and how many of them resumed a session.
+    std::uint64_t tls_handshakes() const noexcept { return handshakes_.load(std::memory_order_relaxed); }
+    std::uint64_t tls_resumed() const noexcept { return resumed_.load(std::memory_order_relaxed); }
 
 private:
+    void keep_session(SSL_SESSION* session);
+    ssl_session_ptr session_to_offer();
+
     const client_options* opts_; // owned by the pool client, which owns this transport
     const endpoint* ep_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::mutex session_mu_; // connections of one pool connect on any thread
+    ssl_session_ptr session_;
+    std::atomic<std::uint64_t> handshakes_{0}, resumed_{0};
 };
 
 } // namespace plexbutler::detail

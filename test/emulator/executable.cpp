@@ -13,7 +13,10 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -68,7 +71,7 @@ TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emula
     CHECK(p.err().find(token) == std::string::npos);
 }
 
-TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT exits 0", "[emulator][process]")
+TEST_CASE("without --quiet requests are logged with the token redacted, SIGINT exits 0", "[emulator][process]")
 {
     const auto token = plexbutler::test::random_hex(24);
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--token", token});
@@ -100,15 +103,27 @@ TEST_CASE("HTTPS with --tls-self-signed writes the CA and prints an https URL", 
 
 TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]")
 {
-    for (const std::vector<std::string>& args : {std::vector<std::string>{"--no-such-flag"},
-                                                 {"--listen"},
-                                                 {"--listen", "nonsense"},
-                                                 {"--threads", "zero"},
-                                                 {"--fail-rate", "2"},
-                                                 {"--window", "25:00-01:00"},
-                                                 {"--tls-cert", "x.pem"},
-                                                 {"--tasks", "/nonexistent/tasks.json"},
-                                                 {"--listen", "not-an-ip:0"}}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--no-such-flag"},
+          {"--listen"},
+          {"--listen", "nonsense"},
+          {"--threads", "zero"},
+          {"--fail-rate", "2"},
+          {"--window", "25:00-01:00"},
+          {"--tls-cert", "x.pem"},
+          {"--tasks", "/nonexistent/tasks.json"},
+          {"--listen", "not-an-ip:0"},
+          {"--fleet", "0"},
+          {"--fleet", "3", "--addressing", "sideways"},
+          {"--fleet", "3", "--addressing", "loopback", "--listen", "127.0.0.1:0"},
+          {"--fleet", "3", "--token-pattern", "no-placeholder"},
+          {"--fleet", "3", "--token-pattern", "t{i}", "--token", "x"},
+          {"--fleet", "3", "--fault-down"},
+          {"--fleet", "3", "--fault-fraction", "0.5"},
+          {"--write-servers", "servers.txt"},
+          {"--token", "two words"},
+          {"--token-env", "PLEXBUTLER_SURELY_UNSET_VARIABLE"},
+          {"--token-env", "not a name"}}) {
         const auto r = run_process(emulator, args, {}, 20s);
         INFO(args.front());
         CHECK(r.exit_code == 2);
@@ -117,7 +132,7 @@ TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]")
     }
 }
 
-TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]")
+TEST_CASE("a catalogue file given with --tasks is served, a malformed one is rejected", "[emulator][process]")
 {
     const auto dir = std::filesystem::temp_directory_path();
     const auto good = dir / ("plexbutler-tasks-good-" + std::to_string(::getpid()) + ".json");
@@ -144,8 +159,143 @@ TEST_CASE("the help text documents every flag", "[emulator][process]")
 {
     const auto r = run_process(emulator, {"--help"}, {}, 20s);
     CHECK(r.exit_code == 0);
-    for (const char* flag : {"--listen", "--token", "--threads", "--tasks", "--window", "--task-duration-ms",
-                             "--latency-ms", "--close-after", "--fail-rate", "--seed", "--tls-cert", "--tls-key",
-                             "--tls-self-signed", "--tls-write-ca", "--quiet", "--request-timeout-ms"})
+    for (const char* flag : {"--listen",
+                             "--token",
+                             "--threads",
+                             "--tasks",
+                             "--window",
+                             "--task-duration-ms",
+                             "--latency-ms",
+                             "--close-after",
+                             "--fail-rate",
+                             "--seed",
+                             "--tls-cert",
+                             "--tls-key",
+                             "--tls-self-signed",
+                             "--tls-write-ca",
+                             "--quiet",
+                             "--request-timeout-ms",
+                             "--token-env",
+                             "--fleet",
+                             "--addressing",
+                             "--token-pattern",
+                             "--write-servers",
+                             "--fault-fraction",
+                             "--fault-seed",
+                             "--fault-down",
+                             "--fault-latency-ms",
+                             "--fault-fail-rate",
+                             "--fault-close-after",
+                             "--fault-unauthorized"})
         CHECK(r.out.find(flag) != std::string::npos);
+}
+
+namespace {
+
+struct emulator_servers_line {
+    std::string url, token_source, id;
+};
+
+std::vector<emulator_servers_line> read_emulator_servers(const std::filesystem::path& file)
+{
+    std::vector<emulator_servers_line> out;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.front() == '#')
+            continue;
+        std::istringstream fields(line);
+        emulator_servers_line l;
+        fields >> l.url >> l.token_source >> l.id;
+        out.push_back(l);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the emulator with --fleet prints one URL per server, each serving on its own", "[emulator][process][fleet]")
+{
+    child_process p(emulator, {"--fleet", "4"});
+    std::vector<std::string> urls;
+    for (int i = 0; i < 4; ++i)
+        urls.push_back(plexbutler::test::wait_for_listening(p));
+    for (const auto& url : urls) {
+        REQUIRE(url.starts_with("http://127.0.0.1:"));
+        CHECK(get(url, "/butler", "").result_int() == 200);
+    }
+    CHECK(get(urls[2], "/butler/NoSuchTask", "").result_int() == 405);
+    CHECK(std::set<std::string>(urls.begin(), urls.end()).size() == 4);
+    p.signal(SIGTERM);
+    CHECK(p.wait(10s) == 0);
+    // The log names the server of each request.
+    CHECK(p.err().find("emulator emu-2: GET /butler/NoSuchTask -> 405") != std::string::npos);
+    CHECK(p.err().find("after 5 requests to 4 servers") != std::string::npos);
+}
+
+TEST_CASE("the emulator with --write-servers writes URL, token source and id, privately when it holds tokens",
+          "[emulator][process][fleet]")
+{
+    const auto file =
+        std::filesystem::temp_directory_path() / ("plexbutler-emulator-servers-" + std::to_string(::getpid()) + ".txt");
+    SECTION("token:VALUE from --token-pattern, mode 0600")
+    {
+        child_process p(
+            emulator, {"--fleet", "5", "--token-pattern", "secret-{i}-x", "--write-servers", file.string(), "--quiet"});
+        const auto line = p.read_line(20s);
+        REQUIRE(line.has_value());
+        CHECK(*line == "fleet of 5 servers listening, servers in " + file.string());
+        CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+        const auto servers = read_emulator_servers(file);
+        REQUIRE(servers.size() == 5);
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            CHECK(servers[i].token_source == "token:secret-" + std::to_string(i) + "-x");
+            CHECK(servers[i].id == "emu-" + std::to_string(i));
+        }
+        CHECK(get(servers[3].url, "/butler", "secret-3-x").result_int() == 200);
+        CHECK(get(servers[3].url, "/butler", "secret-2-x").result_int() == 401);
+        p.signal(SIGTERM);
+        CHECK(p.wait(10s) == 0);
+        CHECK(p.err().find("secret-") == std::string::npos);
+    }
+    SECTION("env:NAME from --token-env, loopback addresses, faults on a fraction")
+    {
+        const auto token = plexbutler::test::random_hex(24);
+        plexbutler::test::process_options env;
+        env.env = {{"PLEXBUTLER_FLEET_TEST_TOKEN", token}};
+        child_process p(emulator,
+                        {"--fleet", "300", "--addressing", "loopback", "--token-env", "PLEXBUTLER_FLEET_TEST_TOKEN",
+                         "--write-servers", file.string(), "--fault-fraction", "0.1", "--fault-unauthorized",
+                         "--quiet"},
+                        env);
+        REQUIRE(p.read_line(20s).has_value());
+        const auto servers = read_emulator_servers(file);
+        REQUIRE(servers.size() == 300);
+        CHECK(servers[0].url.starts_with("http://127.0.1.1:"));
+        CHECK(servers[299].url.starts_with("http://127.0.2.46:"));
+        int unauthorized = 0;
+        for (const auto& s : servers) {
+            CHECK(s.token_source == "env:PLEXBUTLER_FLEET_TEST_TOKEN");
+            const auto status = get(s.url, "/butler", token).result_int();
+            CHECK((status == 200 || status == 401));
+            unauthorized += status == 401 ? 1 : 0;
+        }
+        CHECK(unauthorized == 30);
+        p.signal(SIGTERM);
+        CHECK(p.wait(10s) == 0);
+        std::ifstream in(file);
+        CHECK(std::string(std::istreambuf_iterator<char>(in), {}).find(token) == std::string::npos);
+    }
+    SECTION("no token: -")
+    {
+        child_process p(emulator, {"--fleet", "2", "--write-servers", file.string(), "--quiet"});
+        REQUIRE(p.read_line(20s).has_value());
+        const auto servers = read_emulator_servers(file);
+        REQUIRE(servers.size() == 2);
+        CHECK(servers[1].token_source == "-");
+        p.signal(SIGTERM);
+        CHECK(p.wait(10s) == 0);
+    }
+    std::filesystem::remove(file);
 }

@@ -292,3 +292,42 @@ TEST_CASE("outcomes have stable names", "[scheduler]")
     CHECK(to_string(start_outcome::not_due) == "not_due");
     CHECK(to_string(stop_outcome::not_running) == "not_running");
 }
+
+TEST_CASE("a new catalogue keeps the state of the tasks that stay", "[scheduler]")
+{
+    fixture f;
+    auto s = f.make({task("Run", 1, false), task("Sched", 1, true), task("Gone", 1, false), task("Done", 3, false)});
+    REQUIRE(s.start("Done", at(0, 1, 30)) == start_outcome::started); // outside the window: runs to 01:40
+    REQUIRE(s.start("Run", at(0, 3)) == start_outcome::started);      // inside, not randomised: runs to 03:10
+    REQUIRE(s.start("Sched", at(0, 3)) == start_outcome::scheduled);  // due at 04:00
+    s.advance(at(0, 3, 5));
+    const auto due = s.status("Sched")->due;
+    REQUIRE(due == at(0, 4));
+
+    s.set_tasks({task("New", 1, false), task("Run", 7, false, false), task("Sched", 1, true), task("Done", 1, false)});
+    const auto snap = s.snapshot();
+    REQUIRE(snap.size() == 4);
+    CHECK(snap[0].name == "New");
+    CHECK(snap[0].state == task_state::idle);
+    CHECK_FALSE(snap[0].last_run);
+    CHECK(snap[1].name == "Run");
+    CHECK(snap[1].state == task_state::running); // now disabled, but its run goes on
+    CHECK(snap[1].finishes_at == at(0, 3, 10));
+    CHECK_FALSE(snap[1].enabled);
+    CHECK(snap[1].interval_days == 7);
+    CHECK(snap[2].state == task_state::scheduled);
+    CHECK(snap[2].due == due);
+    CHECK(snap[3].completed_runs == 1);
+    CHECK(snap[3].last_run == at(0, 1, 40));
+    CHECK_FALSE(s.status("Gone"));
+    CHECK(s.start("Gone", at(0, 3, 6)) == start_outcome::unknown_task);
+    CHECK(s.start("Run", at(0, 3, 6)) == start_outcome::already_running);
+    // The new interval applies: "Done" ran on day 0 and, every day now, is due again on day 1.
+    CHECK(s.start("Done", at(1, 12)) == start_outcome::started);
+
+    const auto before = s.snapshot();
+    CHECK_THROWS_AS(s.set_tasks({task("A", 1, false), task("A", 1, false)}), std::invalid_argument);
+    CHECK_THROWS_AS(s.set_tasks({butler_task{}}), std::invalid_argument);
+    CHECK(s.snapshot().size() == before.size());
+    CHECK(s.status("Done")->state == task_state::running);
+}

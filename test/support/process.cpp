@@ -85,6 +85,9 @@ child_process::child_process(const std::string& executable, const std::vector<st
     // dup2 onto 1 and 2 clears FD_CLOEXEC on the copies, so only they survive exec.
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    // Nothing else: descriptors the test opened without close-on-exec (Asio's sockets, e.g. an
+    // in-process emulator's listener) would otherwise keep their ports bound in the child.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
     std::vector<std::string> argv_strings;
     argv_strings.push_back(executable);

@@ -145,3 +145,40 @@ TEST_CASE("the README's library snippet is literally part of examples/list_tasks
     CHECK(snippet.find("co_await client.get_butler_tasks()") != std::string::npos);
     CHECK(example.find(snippet) != std::string::npos);
 }
+
+TEST_CASE("fleet_watch sweeps every server, then prints the poller's events", "[examples][fleet]")
+{
+    emulator a;
+    emulator b;
+    process_options o = with_token(a.token);
+    // b has another token: its sweep line and its event report the refusal, a's do not.
+    auto r =
+        run_process(examples_dir + "fleet_watch", {"--interval-ms", "200", "--seconds", "2", a.url, b.url}, o, 30s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(a.url + ": ") != std::string::npos);
+    CHECK(r.out.find(" tasks\n") != std::string::npos);
+    CHECK(r.out.find(b.url + ": unauthorized") != std::string::npos);
+    CHECK(occurrences(r.out, a.url + " reachable\n") == 1);
+    CHECK(occurrences(r.out, b.url + " unreachable: unauthorized") == 1);
+    CHECK(r.out.find(a.token) == std::string::npos);
+}
+
+TEST_CASE("the README's fleet snippet is literally part of examples/fleet_watch.cpp", "[examples][docs]")
+{
+    const std::string root = PLEXBUTLER_TEST_FIXTURES "/../../";
+    auto readme = read_text(root + "README.md");
+    auto example = read_text(root + "examples/fleet_watch.cpp");
+    REQUIRE_FALSE(example.empty());
+    auto section = readme.find("## Many servers: `plexbutler::fleet`");
+    REQUIRE(section != std::string::npos);
+    auto open = readme.find("```cpp\n", section);
+    REQUIRE(open != std::string::npos);
+    open += 7;
+    auto close = readme.find("```", open);
+    REQUIRE(close != std::string::npos);
+    std::string snippet = readme.substr(open, close - open);
+    CHECK(snippet.find("co_await fleet.get_butler_tasks()") != std::string::npos);
+    CHECK(snippet.find("fleet.start_polling()") != std::string::npos);
+    CHECK(example.find(snippet) != std::string::npos);
+}

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 
@@ -32,6 +34,19 @@ TEST_CASE("run_process sets and unsets environment variables", "[process]")
         run_process("/bin/sh", {"-c", "printf '%s|%s|%s' \"$PB_TEST_SET\" \"$HOME\" \"${PB_TEST_UNSET-unset}\""}, opts);
     CHECK(r.exit_code == 0);
     CHECK(r.out == "a b|/nonexistent-home|unset");
+}
+
+TEST_CASE("the child inherits no descriptor but stdin, stdout and stderr", "[process]")
+{
+    // A descriptor opened without close-on-exec, as Asio opens its sockets.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    auto r = run_process("/bin/sh", {"-c", "ls /proc/self/fd"}, {}, 10s);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    CHECK(r.exit_code == 0);
+    // 0, 1, 2, and the directory ls reads (3).
+    CHECK(r.out == "0\n1\n2\n3\n");
 }
 
 TEST_CASE("stdin of the child is at end of file", "[process]")

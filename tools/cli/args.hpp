@@ -10,6 +10,7 @@
 #include <plexbutler/version.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -72,7 +73,12 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
 }
 
 /// @brief The sub-commands.
-enum class command { none, list, start, stop, start_all, stop_all, demo };
+enum class command { none, list, start, stop, start_all, stop_all, demo, watch };
+
+/// @brief Default of `--concurrency`: requests in flight across a fleet.
+inline constexpr std::size_t default_concurrency = 64;
+/// @brief Default of `watch --interval-ms`: time between two polls of one server.
+inline constexpr std::chrono::milliseconds default_watch_interval{10000};
 
 /// @brief Everything the command line (and the environment) asked for.
 struct invocation {
@@ -100,8 +106,17 @@ struct invocation {
     command cmd = command::none;
     /// Task name of `start` / `stop`.
     std::string task;
-    /// `list --json`.
+    /// `--json`: JSON output (`list`, `watch`, and every fleet command).
     bool json = false;
+    /// `--servers FILE`: run the command on every server of FILE (see servers_file.hpp).
+    std::string servers_file;
+    /// `--concurrency N`: requests in flight across the fleet (`fleet_options::max_in_flight`).
+    std::size_t concurrency = default_concurrency;
+    /// `watch --interval-ms N`: time between two polls of one server.
+    std::chrono::milliseconds interval = default_watch_interval;
+
+    /// @brief Whether the command runs on a fleet (`--servers`, or `watch`, which is always a fleet).
+    bool fleet() const noexcept { return !servers_file.empty() || cmd == command::watch; }
 };
 
 /// @brief A command-line error; the message never contains the token.
@@ -113,9 +128,10 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
 /// @brief The `--help` text.
 inline std::string usage_text()
 {
-    return R"(Usage: plexbutler [OPTIONS] COMMAND [ARGS]
+    return R"usage(Usage: plexbutler [OPTIONS] COMMAND [ARGS]
+       plexbutler --servers FILE [OPTIONS] COMMAND [ARGS]
 
-Manage the Butler (scheduled maintenance) tasks of a Plex Media Server.
+Manage the Butler (scheduled maintenance) tasks of a Plex Media Server, or of many.
 
 Commands:
   list [--json]     List the tasks (an aligned table, or a JSON array with --json)
@@ -123,7 +139,23 @@ Commands:
   stop TASK         Stop one task: prints "stopped TASK" or "not running TASK"
   start-all         Start all enabled tasks
   stop-all          Stop all running tasks
+  watch [--interval-ms N]
+                    Poll the server(s) every N ms (default 10000) and print each change
+                    (reachable, unreachable, task added, removed or changed) until
+                    SIGINT/SIGTERM; --json prints one JSON object a line
   demo              Start an in-process Butler emulator and walk through every operation
+
+Fleets (--servers FILE):
+  list, start, stop, start-all and stop-all run on every server of FILE, at most
+  --concurrency requests at a time, and print one table (list) or line (start/stop) per
+  server, then "N servers: n ok, n failed (by kind)"; a progress bar is drawn on stderr when
+  it is a terminal. --json prints one JSON object a line per server instead:
+  {"id":...,"ok":true,"result":...} or {"id":...,"ok":false,"error":{"code":...,"message":...}}.
+  The exit code is the highest exit code of any server (0 when all succeeded).
+  FILE has one server a line: URL TOKEN-SOURCE [ID], where TOKEN-SOURCE is env:NAME (the
+  token is in environment variable NAME), token:VALUE (inline: FILE must then not be
+  accessible by group or others, chmod 600 FILE) or - (no token); ID defaults to URL;
+  '#' starts a comment. --token is refused with --servers.
 
 Options:
   --server URL      Server URL (env PLEX_SERVER_URL; default http://127.0.0.1:32400)
@@ -135,19 +167,22 @@ Options:
   --ca-file FILE    Also trust the CA certificates in FILE (PEM) for https:// servers
   --insecure        Do not verify the server certificate (prints a warning)
   --verbose         Log each request and response on stderr (token redacted)
+  --servers FILE    Run the command on every server listed in FILE (see Fleets)
+  --concurrency N   Requests in flight across a fleet (default 64)
+  --json            JSON output (list, watch, and every command with --servers)
   --help            Show this help and exit
   --version         Show the version and exit
 
 Exit codes:
   0  success
   1  other failure (HTTP 5xx or 400, demo step misbehaved, internal error)
-  2  usage error (bad option, invalid task name, URL or token)
+  2  usage error (bad option, invalid task name, URL, token or servers file)
   3  not found (unknown task)
   4  unauthorized (HTTP 401/403: token missing or wrong)
   5  network error (connect failed, timeout, connection closed, TLS or certificate failure)
   6  protocol error (malformed HTTP, response too large, wrong content type or encoding,
      invalid JSON, redirect, undocumented HTTP status)
-)";
+)usage";
 }
 
 namespace detail {
@@ -166,6 +201,8 @@ inline std::optional<command> parse_command(std::string_view word)
         return command::stop_all;
     if (word == "demo")
         return command::demo;
+    if (word == "watch")
+        return command::watch;
     return std::nullopt;
 }
 
@@ -178,12 +215,17 @@ inline std::optional<command> parse_command(std::string_view word)
 inline invocation parse_args(const std::vector<std::string>& args, const env_lookup& env)
 {
     invocation inv;
+    std::optional<std::string> env_server_url;
+    std::optional<std::string> env_token;
     if (env) {
         if (auto v = env("PLEX_SERVER_URL"); v && !v->empty())
-            inv.server_url = *v;
-        if (auto v = env("PLEX_TOKEN"))
-            inv.token = *v;
+            env_server_url = std::move(v);
+        env_token = env("PLEX_TOKEN");
     }
+    bool server_option = false;
+    bool token_option = false;
+    bool concurrency_option = false;
+    bool interval_option = false;
 
     std::vector<std::string> positional;
     tools::arg_reader reader(args, true);
@@ -220,11 +262,23 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
 
         if (name == "--server") {
             inv.server_url = value();
+            server_option = true;
             if (inv.server_url.empty())
                 throw usage_error("--server needs a non-empty URL");
-        } else if (name == "--token")
+        } else if (name == "--token") {
             inv.token = value();
-        else if (name == "--client-id")
+            token_option = true;
+        } else if (name == "--servers") {
+            inv.servers_file = value();
+            if (inv.servers_file.empty())
+                throw usage_error("--servers needs a file name");
+        } else if (name == "--concurrency") {
+            inv.concurrency = static_cast<std::size_t>(number(1, 100000));
+            concurrency_option = true;
+        } else if (name == "--interval-ms") {
+            inv.interval = std::chrono::milliseconds(number(100, 86400000));
+            interval_option = true;
+        } else if (name == "--client-id")
             inv.client_id = value();
         else if (name == "--timeout-ms")
             inv.timeout = std::chrono::milliseconds(number(1, 3600000));
@@ -256,8 +310,21 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
 
     if (inv.help || inv.version)
         return inv;
+    // Environment first, options override; a fleet takes its servers and tokens from its file.
+    const bool servers = !inv.servers_file.empty();
+    if (servers && server_option)
+        throw usage_error("--server and --servers cannot be combined");
+    if (servers && token_option)
+        throw usage_error("--token cannot be used with --servers: tokens are never given on the command line for a "
+                          "fleet; put env:NAME or token:VALUE in the servers file");
+    if (!servers) {
+        if (!server_option && env_server_url)
+            inv.server_url = *env_server_url;
+        if (!token_option && env_token)
+            inv.token = *env_token;
+    }
     if (positional.empty())
-        throw usage_error("missing command (list, start, stop, start-all, stop-all, demo)");
+        throw usage_error("missing command (list, start, stop, start-all, stop-all, watch, demo)");
     auto cmd = detail::parse_command(positional[0]);
     if (!cmd)
         throw usage_error("unknown command " + tools::quoted(positional[0]));
@@ -271,8 +338,14 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
     }
     if (positional.size() > expected)
         throw usage_error("unexpected argument " + tools::quoted(positional[expected]));
-    if (inv.json && inv.cmd != command::list)
-        throw usage_error("--json is only valid with list");
+    if (inv.cmd == command::demo && servers)
+        throw usage_error("demo cannot be used with --servers");
+    if (inv.json && !inv.fleet() && inv.cmd != command::list)
+        throw usage_error("--json is only valid with list, watch or --servers");
+    if (concurrency_option && !inv.fleet())
+        throw usage_error("--concurrency is only valid with --servers or watch");
+    if (interval_option && inv.cmd != command::watch)
+        throw usage_error("--interval-ms is only valid with watch");
     // redact() keeps a shorter token out of a message only where it stands alone (error.hpp); the
     // demo uses its own tokens.
     if (inv.cmd != command::demo && !inv.token.empty() && inv.token.size() < redact_anywhere_length)

@@ -32,8 +32,22 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
     return o;
 }
 
-/// @brief Runs `list`, `start`, `stop`, `start-all` or `stop-all`; returns the exit code.
+/// @brief Runs `list`, `start`, `stop`, `start-all` or `stop-all` on one server; returns the exit code.
 int run_command(const invocation& inv);
+
+/// @brief Runs `list`, `start`, `stop`, `start-all` or `stop-all` on every server of `--servers FILE`
+/// (fleet.cpp); `env` resolves the file's `env:NAME` tokens. Returns the worst exit code.
+int run_fleet_command(const invocation& inv, const env_lookup& env);
+
+/// @brief Runs `watch` on the servers of `--servers FILE`, or on the one `--server`, until SIGINT or
+/// SIGTERM (fleet.cpp); returns the exit code (0 after a signal).
+int run_watch(const invocation& inv, const env_lookup& env);
+
+/// @brief A logger that writes each line on stderr, escaped, with `token` redacted (`--verbose`).
+logger_fn stderr_logger(std::string token);
+
+/// @brief Prints the `--insecure` warning on stderr when the invocation asks for it.
+void warn_if_insecure(const invocation& inv);
 
 /// @brief Runs `demo`; returns the exit code.
 int run_demo(const invocation& inv);

@@ -7,6 +7,7 @@
 #include "util/escape.hpp"
 
 #include <plexbutler/models.hpp>
+#include <plexbutler/response.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -109,6 +110,16 @@ inline std::string format_task_table(const std::vector<butler_task>& tasks)
         out += '\n';
     }
     return out;
+}
+
+/// @brief What a start or stop printed: `started BackupDatabase`, `not running BackupDatabase`,
+/// `stopped all tasks` (empty `task`), or `accepted TASK (HTTP nnn)` for another 2xx status.
+inline std::string outcome_line(task_outcome o, std::string_view task, unsigned status)
+{
+    std::string subject = task.empty() ? std::string("all tasks") : escape_for_terminal(task);
+    if (o == task_outcome::accepted)
+        return "accepted " + subject + " (HTTP " + std::to_string(status) + ")";
+    return std::string(to_string(o)) + " " + subject;
 }
 
 } // namespace plexbutler::cli

@@ -11,13 +11,14 @@ int main(int argc, char** argv)
 {
     using namespace plexbutler::cli;
     std::vector<std::string> args(argv + 1, argv + argc);
+    const env_lookup env = [](std::string_view name) -> std::optional<std::string> {
+        if (const char* v = std::getenv(std::string(name).c_str()))
+            return std::string(v);
+        return std::nullopt;
+    };
     invocation inv;
     try {
-        inv = parse_args(args, [](std::string_view name) -> std::optional<std::string> {
-            if (const char* v = std::getenv(std::string(name).c_str()))
-                return std::string(v);
-            return std::nullopt;
-        });
+        inv = parse_args(args, env);
     } catch (const usage_error& e) {
         const char* env_token = std::getenv("PLEX_TOKEN");
         std::cerr << "error: " << plexbutler::redact(e.what(), env_token ? env_token : "")
@@ -35,6 +36,10 @@ int main(int argc, char** argv)
     try {
         if (inv.cmd == command::demo)
             return run_demo(inv);
+        if (inv.cmd == command::watch)
+            return run_watch(inv, env);
+        if (inv.fleet())
+            return run_fleet_command(inv, env);
         return run_command(inv);
     } catch (const std::exception& e) {
         // Last resort: commands report their own failures; this catches the unexpected.

@@ -45,14 +45,6 @@ int report_failure(const std::exception_ptr& e, const std::string& token)
     }
 }
 
-std::string outcome_line(task_outcome o, std::string_view task, unsigned status)
-{
-    std::string subject = task.empty() ? std::string("all tasks") : escape_for_terminal(task);
-    if (o == task_outcome::accepted)
-        return "accepted " + subject + " (HTTP " + std::to_string(status) + ")";
-    return std::string(to_string(o)) + " " + subject;
-}
-
 // The command itself; its stdout text is returned so nothing is printed when it fails half-way.
 asio::awaitable<std::string> perform(client& c, const invocation& inv)
 {
@@ -80,6 +72,7 @@ asio::awaitable<std::string> perform(client& c, const invocation& inv)
         co_return outcome_line(r.content, {}, r.status) + "\n";
     }
     case command::demo:
+    case command::watch:
     case command::none: break;
     }
     throw std::logic_error("no command to perform");
@@ -87,20 +80,30 @@ asio::awaitable<std::string> perform(client& c, const invocation& inv)
 
 } // namespace
 
-int run_command(const invocation& inv)
+logger_fn stderr_logger(std::string token)
 {
-    logger_fn logger;
-    auto log_mutex = std::make_shared<std::mutex>();
-    if (inv.verbose) {
-        logger = [token = inv.token, log_mutex](log_level level, std::string_view message) {
-            std::lock_guard lock(*log_mutex);
-            std::cerr << "[" << level_name(level) << "] " << escape_for_terminal(redact(std::string(message), token))
-                      << '\n';
-        };
-    }
+    // One mutex for every logger of the process: lines of several clients never interleave.
+    static std::mutex log_mutex;
+    return [token = std::move(token)](log_level level, std::string_view message) {
+        std::lock_guard lock(log_mutex);
+        std::cerr << "[" << level_name(level) << "] " << escape_for_terminal(redact(std::string(message), token))
+                  << '\n';
+    };
+}
+
+void warn_if_insecure(const invocation& inv)
+{
     if (inv.insecure)
         std::cerr << "warning: --insecure: the server certificate is not verified; anyone on the network path "
                      "can impersonate the server and read the token\n";
+}
+
+int run_command(const invocation& inv)
+{
+    logger_fn logger;
+    if (inv.verbose)
+        logger = stderr_logger(inv.token);
+    warn_if_insecure(inv);
 
     asio::io_context ioc;
     std::optional<client> c;

@@ -144,6 +144,16 @@ public:
     /// @brief The next instant at which `advance` would change something, if any.
     std::optional<time_point> next_event() const;
 
+    /// @brief Replaces the catalogue (an emulated server whose task list changed).
+    ///
+    /// A task that keeps its name keeps its state, due time, runs and last run, and takes the
+    /// new `enabled`, `scheduleRandomized` and `interval` (a running or scheduled task stays so
+    /// even when it is now disabled); a new task is idle and never ran; a task that is gone is
+    /// forgotten. The order is the new catalogue's.
+    /// @throws std::invalid_argument, leaving the scheduler unchanged, on a task without a name
+    ///         or a duplicate name.
+    void set_tasks(std::vector<butler_task> tasks);
+
     /// @brief Pretends the task last finished a run at `when` (for tests and fixtures).
     /// @return false when no such task exists.
     bool set_last_run(std::string_view name, time_point when);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace plexbutler::emulator {
 
@@ -28,6 +29,15 @@ struct certificate_pair {
 /// @throws std::runtime_error naming the OpenSSL step that failed, or
 ///         std::invalid_argument when `host_name` is empty or `validity` is not positive.
 certificate_pair make_self_signed_certificate(std::string_view host_name,
+                                              std::chrono::hours validity = std::chrono::hours{24});
+
+/// @brief Makes a fresh self-signed certificate naming every one of `host_names`.
+///
+/// As the single-name form, with one `subjectAltName` entry per name (`IP:` or `DNS:`, in
+/// order) and the first name as the CN. An emulator fleet presents one such certificate for
+/// every 254 loopback addresses.
+/// @throws std::invalid_argument when `host_names` is empty or holds an empty name.
+certificate_pair make_self_signed_certificate(const std::vector<std::string>& host_names,
                                               std::chrono::hours validity = std::chrono::hours{24});
 
 } // namespace plexbutler::emulator
