@@ -7,6 +7,7 @@
 #   4. asan   g++ ASan+UBSan build, full CTest suite with leak detection
 #   5. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
 #   6. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
+#             (PLEXBUTLER_JOBS of them at a time)
 # Every stage runs even when an earlier one failed (except deps); the exit status is
 # non-zero when any stage failed. Environment:
 #   PLEXBUTLER_JOBS           parallel build/test jobs (default 2)
@@ -84,6 +85,22 @@ stage_tsan() {
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/test/test_stress '[stress]'
 }
 
+# One fuzz target for PLEXBUTLER_FUZZ_SECONDS on a copy of its seed corpus; its output goes to a log.
+run_fuzz_target() {
+  local target=$1 name work corpus
+  name=$(basename "$target")
+  work="build/fuzz/corpus-work/$name"
+  rm -rf "$work"
+  mkdir -p "$work"
+  corpus="test/fuzz/corpus/$name"
+  if [[ -d "$corpus" ]]; then
+    cp -r "$corpus/." "$work/"
+  fi
+  "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" >"build/fuzz/logs/$name.log" 2>&1
+}
+
+# The targets run $jobs at a time (each is one single-threaded process, so each still fuzzes for
+# the full PLEXBUTLER_FUZZ_SECONDS on its own core); each log is printed when its target ends.
 stage_fuzz() {
   if [[ ! -f test/fuzz/CMakeLists.txt ]]; then
     echo "fuzz: test/fuzz/CMakeLists.txt does not exist; nothing to run"
@@ -92,22 +109,33 @@ stage_fuzz() {
   cmake --preset fuzz
   # The Ninja generator's per-directory target builds only what test/fuzz defines.
   cmake --build --preset fuzz -j "$jobs" --target test/fuzz/all
-  local rc=0 target name corpus work ran=0
+  rm -rf build/fuzz/logs
+  mkdir -p build/fuzz/logs
+  local rc=0 target pid ran=0
+  local -A running=() # pid -> target name
+  finish_one() {
+    local done_pid status=0
+    wait -n -p done_pid "${!running[@]}" || status=$?
+    echo "---------- fuzz: ${running[$done_pid]} (exit $status) ----------"
+    cat "build/fuzz/logs/${running[$done_pid]}.log"
+    [[ $status -eq 0 ]] || rc=1
+    unset "running[$done_pid]"
+  }
   for target in build/fuzz/test/fuzz/*; do
     [[ -f "$target" && -x "$target" ]] || continue
-    name=$(basename "$target")
-    work="build/fuzz/corpus-work/$name"
-    rm -rf "$work"
-    mkdir -p "$work"
-    corpus="test/fuzz/corpus/$name"
-    if [[ -d "$corpus" ]]; then
-      cp -r "$corpus/." "$work/"
-    fi
-    echo "fuzz: $name for ${fuzz_seconds}s"
-    "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" || rc=1
+    while [[ ${#running[@]} -ge $jobs ]]; do
+      finish_one
+    done
+    echo "fuzz: $(basename "$target") for ${fuzz_seconds}s"
+    run_fuzz_target "$target" &
+    pid=$!
+    running[$pid]=$(basename "$target")
     ran=$((ran + 1))
   done
-  echo "fuzz: ran $ran target(s)"
+  while [[ ${#running[@]} -gt 0 ]]; do
+    finish_one
+  done
+  echo "fuzz: ran $ran target(s), $jobs at a time"
   return "$rc"
 }
 

@@ -32,7 +32,7 @@ using boost::system::error_code;
 
 namespace {
 
-long long to_ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+long long millisecond_count(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 
 error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const error_code& ec, const std::string& server,
                                std::string& msg)
@@ -142,7 +142,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         cdeadline = std::min(cdeadline, connect_start + opts_->connect_timeout);
     auto timeout_msg = [&] {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(cdeadline - connect_start);
-        msg = "after " + std::to_string(to_ms(ms)) + " ms connecting to " + ep_->server;
+        msg = "after " + std::to_string(millisecond_count(ms)) + " ms connecting to " + ep_->server;
     };
     error_code ec;
     if (ep_->host_is_ip) {

@@ -26,7 +26,7 @@ std::size_t rss_kib()
     return 0;
 }
 
-struct outcome {
+struct hostile_outcome {
     failure f;
     std::chrono::milliseconds elapsed{};
     std::size_t rss_growth_kib = 0;
@@ -35,7 +35,7 @@ struct outcome {
 
 /// Plays `bad` on the first connection and a good keep-alive server on the next ones; the
 /// first call must fail, a second call on the same client must succeed with the good list.
-outcome hostile(script bad, std::chrono::milliseconds timeout = 1000ms)
+hostile_outcome hostile(script bad, std::chrono::milliseconds timeout = 1000ms)
 {
     scripted_server server;
     server.push(std::move(bad));

@@ -12,7 +12,8 @@ using namespace plexbutler;
 using namespace plexbutler::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
+using asio::experimental::awaitable_operators::operator||;
+using asio::experimental::awaitable_operators::operator&&;
 
 namespace {
 
@@ -88,7 +89,7 @@ TEST_CASE("pool: retry policy retries 503 honouring Retry-After", "[client][pool
     CHECK(server.requests().size() == 2);
 }
 
-TEST_CASE("pool: retry policy gives up after max_attempts; per-call override disables it", "[client][pool][retry]")
+TEST_CASE("pool: retry policy gives up after max_attempts, per-call override disables it", "[client][pool][retry]")
 {
     asio::io_context ctx;
     memory_server server(ctx);

@@ -71,7 +71,7 @@ TEST_CASE("the emulator prints its URL, serves, and exits 0 on SIGTERM", "[emula
     CHECK(p.err().find(token) == std::string::npos);
 }
 
-TEST_CASE("without --quiet requests are logged with the token redacted; SIGINT exits 0", "[emulator][process]")
+TEST_CASE("without --quiet requests are logged with the token redacted, SIGINT exits 0", "[emulator][process]")
 {
     const auto token = plexbutler::test::random_hex(24);
     child_process p(emulator, {"--listen", "127.0.0.1:0", "--token", token});
@@ -132,7 +132,7 @@ TEST_CASE("bad command lines exit 2 with a message", "[emulator][process]")
     }
 }
 
-TEST_CASE("a catalogue file given with --tasks is served; a malformed one is rejected", "[emulator][process]")
+TEST_CASE("a catalogue file given with --tasks is served, a malformed one is rejected", "[emulator][process]")
 {
     const auto dir = std::filesystem::temp_directory_path();
     const auto good = dir / ("plexbutler-tasks-good-" + std::to_string(::getpid()) + ".json");
@@ -214,7 +214,7 @@ std::vector<emulator_servers_line> read_emulator_servers(const std::filesystem::
 
 } // namespace
 
-TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulator][process][fleet]")
+TEST_CASE("the emulator with --fleet prints one URL per server, each serving on its own", "[emulator][process][fleet]")
 {
     child_process p(emulator, {"--fleet", "4"});
     std::vector<std::string> urls;
@@ -233,7 +233,7 @@ TEST_CASE("--fleet prints one URL per server; each serves on its own", "[emulato
     CHECK(p.err().find("after 5 requests to 4 servers") != std::string::npos);
 }
 
-TEST_CASE("--write-servers writes URL, token source and id; inline tokens make it private",
+TEST_CASE("the emulator with --write-servers writes URL, token source and id, privately when it holds tokens",
           "[emulator][process][fleet]")
 {
     const auto file =

@@ -334,7 +334,7 @@ TEST_CASE("fleet: 200 servers over HTTP answer independently, each with its own 
     CHECK(denied.error().code == plexbutler::error::unauthorized);
 }
 
-TEST_CASE("fleet: loopback addresses tell 200 servers apart on one port", "[emulator][fleet]")
+TEST_CASE("fleet: loopback addresses tell 300 servers apart on one port", "[emulator][fleet]")
 {
     auto o = fleet_test_options(300);
     o.addressing = emu::fleet_addressing::loopback_addresses;
@@ -398,7 +398,7 @@ TEST_CASE("fleet: HTTPS with one TLS context, by ports and by loopback addresses
     }
 }
 
-TEST_CASE("fleet: a server taken down at run time refuses, the others serve; it comes back on its URL",
+TEST_CASE("fleet: a server taken down at run time refuses while the others serve, and comes back on its URL",
           "[emulator][fleet]")
 {
     emu::fleet f(fleet_test_options(20));

@@ -110,7 +110,7 @@ TEST_CASE("fleet: one operation on 300 emulated servers, 10 % of them refusing t
     run_void(ctx, f.async_shutdown());
 }
 
-TEST_CASE("poller: 10 % of 300 emulated servers go down and come back; no event is lost or duplicated",
+TEST_CASE("poller: 10 % of 300 emulated servers go down and come back, no event is lost or duplicated",
           "[fleet][emulated]")
 {
     emulator::fleet emu(emulated_fleet_options(emulated_servers));

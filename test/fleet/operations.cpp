@@ -188,7 +188,7 @@ TEST_CASE("fleet: max_in_flight bounds the requests in flight across the fleet",
     CHECK(f.stats().in_flight == 0);
 }
 
-TEST_CASE("fleet: cancelling an operation ends it with the results so far; the fleet stays usable", "[fleet][ops]")
+TEST_CASE("fleet: cancelling an operation ends it with the results so far, the fleet stays usable", "[fleet][ops]")
 {
     auto good = ops_emulator();
     scripted_server hanging;
@@ -226,7 +226,7 @@ TEST_CASE("fleet: cancelling an operation ends it with the results so far; the f
     CHECK(again[0].value.has_value());
 }
 
-TEST_CASE("fleet: servers are added and removed at run time; ids are unique", "[fleet][ops]")
+TEST_CASE("fleet: servers are added and removed at run time, ids are unique", "[fleet][ops]")
 {
     auto a = ops_emulator();
     auto b = ops_emulator();
@@ -251,7 +251,7 @@ TEST_CASE("fleet: servers are added and removed at run time; ids are unique", "[
     CHECK(r[0].value.has_value());
 }
 
-TEST_CASE("fleet: invalid options are refused; after shutdown operations report client_shut_down", "[fleet][ops]")
+TEST_CASE("fleet: invalid options are refused, after shutdown operations report client_shut_down", "[fleet][ops]")
 {
     asio::io_context ctx;
     fleet_options bad;

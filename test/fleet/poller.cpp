@@ -186,7 +186,7 @@ TEST_CASE("poller: unreachable and reachable again, once each, and a failing ser
     run_void(ctx, f.async_shutdown());
 }
 
-TEST_CASE("poller: a slow consumer loses no event; stop and start polling; removed servers are not polled",
+TEST_CASE("poller: a slow consumer loses no event, stop and start polling, removed servers are not polled",
           "[fleet][poller]")
 {
     std::vector<std::unique_ptr<emulator::server>> servers;

@@ -24,7 +24,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-const std::string cli = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
+const std::string cli_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
 
 using emulator = emulator_process;
 
@@ -34,7 +34,7 @@ process_result run_cli(const std::vector<std::string>& args, std::vector<std::pa
     process_options opts;
     opts.unset_env = {"PLEX_TOKEN", "PLEX_SERVER_URL"};
     opts.env = std::move(env);
-    auto r = run_process(cli, args, opts, 60s);
+    auto r = run_process(cli_exe, args, opts, 60s);
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     REQUIRE_FALSE(r.timed_out);
     return r;
@@ -106,7 +106,7 @@ private:
     std::thread thread_;
 };
 
-std::string http_response(const std::string& status, const std::string& content_type, const std::string& body)
+std::string raw_http_response(const std::string& status, const std::string& content_type, const std::string& body)
 {
     return "HTTP/1.1 " + status + "\r\nContent-Type: " + content_type +
            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
@@ -245,14 +245,14 @@ TEST_CASE("exit code 6: invalid JSON, wrong content type, redirect", "[cli][exit
 {
     SECTION("truncated JSON")
     {
-        raw_server s(http_response("200 OK", "application/json", "{\"ButlerTasks\":{\"ButlerTask\":["));
+        raw_server s(raw_http_response("200 OK", "application/json", "{\"ButlerTasks\":{\"ButlerTask\":["));
         auto r = run_cli({"--server", s.url(), "list"});
         CHECK(r.exit_code == 6);
         check_one_error_line(r);
     }
     SECTION("HTML instead of JSON")
     {
-        raw_server s(http_response("200 OK", "text/html", "<html>login</html>"));
+        raw_server s(raw_http_response("200 OK", "text/html", "<html>login</html>"));
         auto r = run_cli({"--server", s.url(), "list", "--json"});
         CHECK(r.exit_code == 6);
         check_one_error_line(r);
@@ -276,7 +276,7 @@ TEST_CASE("exit code 6: invalid JSON, wrong content type, redirect", "[cli][exit
 
 TEST_CASE("exit code 1: server error", "[cli][exit]")
 {
-    raw_server s(http_response("500 Internal Server Error", "text/plain", "boom"));
+    raw_server s(raw_http_response("500 Internal Server Error", "text/plain", "boom"));
     auto r = run_cli({"--server", s.url(), "start-all"});
     CHECK(r.exit_code == 1);
     check_one_error_line(r, "500");
@@ -316,7 +316,7 @@ TEST_CASE("a hostile server cannot drive the terminal", "[cli]")
 {
     std::string body =
         R"({"ButlerTasks":{"ButlerTask":[{"name":"Evil\u001b[2J","title":"Caf\u00e9 \u001b]0;pwned\u0007 \u009b31m","enabled":true,"interval":1,"scheduleRandomized":false}]}})";
-    raw_server s(http_response("200 OK", "application/json", body));
+    raw_server s(raw_http_response("200 OK", "application/json", body));
     auto table = run_cli({"--server", s.url(), "list"});
     REQUIRE(table.exit_code == 0);
     CHECK(table.out.find('\x1b') == std::string::npos);

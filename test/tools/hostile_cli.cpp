@@ -16,7 +16,7 @@ using namespace plexbutler::test;
 
 namespace {
 
-const std::string cli = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
+const std::string plexbutler_exe = PLEXBUTLER_BINARY_DIR "/bin/plexbutler";
 
 struct scenario {
     const char* name;
@@ -82,15 +82,15 @@ std::vector<scenario> scenarios()
 
 TEST_CASE("cli hostile: every broken server ends in its exit code with one error line", "[cli][hostile]")
 {
-    REQUIRE(std::filesystem::exists(cli)); // built with this binary (test/CMakeLists.txt)
+    REQUIRE(std::filesystem::exists(plexbutler_exe)); // built with this binary (test/CMakeLists.txt)
     const std::string token = random_hex(32);
     for (auto& sc : scenarios()) {
         scripted_server server;
         server.push(std::move(sc.play));
         process_options po;
         po.unset_env = {"PLEX_TOKEN", "PLEX_SERVER_URL"};
-        auto r =
-            run_process(cli, {"--server", server.url(), "--token", token, "--timeout-ms", "1000", "list"}, po, 30s);
+        auto r = run_process(plexbutler_exe,
+                             {"--server", server.url(), "--token", token, "--timeout-ms", "1000", "list"}, po, 30s);
         INFO(sc.name << "\nexit: " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err
                      << "\nelapsed ms: " << r.elapsed.count());
         CHECK_FALSE(r.timed_out);
@@ -108,14 +108,14 @@ TEST_CASE("cli hostile: every broken server ends in its exit code with one error
 
 TEST_CASE("cli hostile: bytes beyond Content-Length do not change the answer", "[cli][hostile]")
 {
-    REQUIRE(std::filesystem::exists(cli)); // built with this binary (test/CMakeLists.txt)
+    REQUIRE(std::filesystem::exists(plexbutler_exe)); // built with this binary (test/CMakeLists.txt)
     scripted_server server;
     const std::string real = R"({"ButlerTasks":{"ButlerTask":[{"name":"Real"}]}})";
     const std::string forged = R"({"ButlerTasks":{"ButlerTask":[{"name":"Forged"}]}})";
     server.push(script{}.read_request().send(http_response(200, real) + http_response(200, forged)).hang());
     process_options po;
     po.unset_env = {"PLEX_TOKEN", "PLEX_SERVER_URL"};
-    auto r = run_process(cli, {"--server", server.url(), "--timeout-ms", "1000", "list", "--json"}, po, 30s);
+    auto r = run_process(plexbutler_exe, {"--server", server.url(), "--timeout-ms", "1000", "list", "--json"}, po, 30s);
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("Real") != std::string::npos);

@@ -181,7 +181,7 @@ TEST_CASE("trim_ows removes SP and HTAB at both ends only", "[util][ascii]")
     STATIC_REQUIRE(trim_ows("\t x \t") == "x");
 }
 
-TEST_CASE("append_hex_escape writes \\xNN in lower-case hex", "[util][escape]")
+TEST_CASE("append_hex_escape writes backslash-x and two lower-case hex digits", "[util][escape]")
 {
     for (unsigned b = 0; b < 256; ++b) {
         std::string out = "pre";
