@@ -24,6 +24,10 @@ namespace plexbutler {
 /// @throws std::invalid_argument when no certificate can be read from `certificate_pem`.
 std::string public_key_pin(std::string_view certificate_pem);
 
+/// @brief Whether `pin` is one well-formed pin: `sha256//` and the canonical base64 (with its `=`)
+///        of 32 bytes, as `client_options::pinned_public_keys` requires. I/O-free.
+bool is_public_key_pin(std::string_view pin) noexcept;
+
 /// @brief Reads the pin of the key the server of `opts` presents (trust on first use).
 ///
 /// Connects to the server as a client with `opts` would (the same address, SNI, timeouts and

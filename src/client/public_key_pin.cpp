@@ -31,6 +31,15 @@ std::string public_key_pin(std::string_view certificate_pem)
     return detail::pin_string(*key);
 }
 
+bool is_public_key_pin(std::string_view pin) noexcept
+{
+    try {
+        return detail::parse_pin(pin).has_value();
+    } catch (...) { // std::string allocation only
+        return false;
+    }
+}
+
 asio::awaitable<std::string> fetch_public_key_pin(client_options opts)
 {
     // Only the key is read: nothing is verified, no session is kept.

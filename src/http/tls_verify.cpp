@@ -32,10 +32,19 @@ std::string asn1_time_text(const ASN1_TIME* t)
     return std::string(buf.data(), n);
 }
 
+// `"CN=..."` when the name has a common name (what people call a certificate by), else the whole name.
 std::string name_text(const X509_NAME* name)
 {
     if (name == nullptr)
         return "(no name)";
+    if (const int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1); i >= 0) {
+        const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+        std::string out(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                        static_cast<std::size_t>(ASN1_STRING_length(cn)));
+        if (out.size() > 100)
+            out = out.substr(0, 97) + "...";
+        return "\"CN=" + out + "\"";
+    }
     BIO* bio = BIO_new(BIO_s_mem());
     if (bio == nullptr)
         return "(no name)";

@@ -69,7 +69,8 @@ std::string describe_certificate_names(X509* cert, std::size_t shown = 5);
 /// intermediate.
 std::string describe_chain_error(int error, X509* cert, int sent);
 
-/// `"CN=..."` (the subject in RFC 2253 form, cut to 100 bytes), or `"(no subject)"`.
+/// `"CN=..."` (the subject's common name, or the whole subject in RFC 2253 form when it has none;
+/// cut to 100 bytes), or `(no certificate)`.
 std::string describe_subject(X509* cert);
 
 /// The one-line description of a TLS handshake failure that is not a verification failure (the
