@@ -223,7 +223,7 @@ std::string describe_handshake_error(unsigned long openssl_error, const std::str
         case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
         case SSL_R_UNSUPPORTED_SSL_VERSION:
         case SSL_R_NO_PROTOCOLS_AVAILABLE:
-            return "protocol version: the server does not offer TLS 1.2 or 1.3 (the client refuses older versions) (" +
+            return "protocol version: the server does not offer TLS 1.2 or 1.3, the versions this client accepts (" +
                    fallback + ")";
         case SSL_R_WRONG_VERSION_NUMBER:
         case SSL_R_PACKET_LENGTH_TOO_LONG:
