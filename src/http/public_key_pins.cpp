@@ -54,7 +54,7 @@ std::optional<spki_sha256> spki_sha256_of(X509* cert)
     if (len <= 0)
         return std::nullopt;
     const std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(der,
-                                                                          [](unsigned char* p) { OPENSSL_free(p); });
+                                                                         [](unsigned char* p) { OPENSSL_free(p); });
     spki_sha256 out{};
     unsigned int out_len = 0;
     if (EVP_Digest(der, static_cast<std::size_t>(len), out.data(), &out_len, EVP_sha256(), nullptr) != 1 ||

@@ -101,9 +101,9 @@ bool tcp_or_tls_stream::park() noexcept
 
 tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep)
     : opts_(&opts), ep_(&ep), pins_(opts.pinned_public_keys),
-      verify_policy_(make_tls_verify_policy(opts.tls_verify,
-                                            !opts.ca_file.empty() || !opts.ca_path.empty() || opts.ssl_context != nullptr,
-                                            ep.host, pins_))
+      verify_policy_(make_tls_verify_policy(
+          opts.tls_verify, !opts.ca_file.empty() || !opts.ca_path.empty() || opts.ssl_context != nullptr, ep.host,
+          pins_))
 {
     if (!pins_.empty() && !ep.https)
         throw std::invalid_argument("client_options.pinned_public_keys need an https:// server URL (the server is " +

@@ -228,7 +228,7 @@ private:
     std::shared_ptr<boost::asio::ssl::context> tls_;
     public_key_pins pins_;
     tls_verify_policy verify_policy_; // refers to pins_
-    std::mutex session_mu_; // connections of one pool connect on any thread
+    std::mutex session_mu_;           // connections of one pool connect on any thread
     ssl_session_ptr session_;
     std::optional<spki_sha256> session_key_; // the server key verified when session_ was made
     std::atomic<std::uint64_t> handshakes_{0}, resumed_{0};

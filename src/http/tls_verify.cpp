@@ -119,9 +119,8 @@ bool tls_verify_callback::operator()(bool preverified, asio::ssl::verify_context
     if (policy_->host_name && X509_STORE_CTX_get_error_depth(ctx) == 0 &&
         !asio::ssl::host_name_verification(policy_->host)(true, vctx)) {
         const bool address = is_address(policy_->host);
-        st.failure = std::string(address ? "IP address mismatch" : "host name mismatch") +
-                     ": the certificate is for " + describe_certificate_names(X509_STORE_CTX_get_current_cert(ctx)) +
-                     ", not " + policy_->host;
+        st.failure = std::string(address ? "IP address mismatch" : "host name mismatch") + ": the certificate is for " +
+                     describe_certificate_names(X509_STORE_CTX_get_current_cert(ctx)) + ", not " + policy_->host;
         // Else OpenSSL records "unspecified certificate verification error".
         X509_STORE_CTX_set_error(ctx, address ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH);
         return false;

@@ -341,7 +341,8 @@ TEST_CASE("pinning: after the server's key changes, the pooled connection and th
     server.reset();
     const auto second = self_signed_for({"127.0.0.1"});
     pem_directory dir;
-    auto so = certificate_server::options(dir.write("chain.pem", second.cert_pem), dir.write("key.pem", second.key_pem));
+    auto so =
+        certificate_server::options(dir.write("chain.pem", second.cert_pem), dir.write("key.pem", second.key_pem));
     so.port = port;
     emulator::server replaced(so);
     auto r = run_on(ctx, c.try_get_butler_tasks());

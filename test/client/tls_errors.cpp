@@ -88,9 +88,9 @@ long long utc_after(const std::string& text, const std::string& prefix)
 
 long long now_plus(std::chrono::seconds d)
 {
-    return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                      (std::chrono::system_clock::now() + d).time_since_epoch())
-                                      .count());
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + d).time_since_epoch())
+            .count());
 }
 
 } // namespace
@@ -99,9 +99,8 @@ TEST_CASE("tls errors: an IP address the certificate does not hold names the cer
           "[client][tls][tls-errors]")
 {
     const auto ca = errors_authority("Errors Test CA");
-    certificate_server server(issued({"other.example", "10.0.0.1", "b.example", "c.example", "d.example", "e.example",
-                                      "f.example"},
-                                     ca));
+    certificate_server server(
+        issued({"other.example", "10.0.0.1", "b.example", "c.example", "d.example", "e.example", "f.example"}, ca));
     const auto f = tls_failure_of(server.url(), ca.cert_pem);
     CHECK(f.code == error::certificate_verification_failed);
     CHECK(f.diag.server_message == "for 127.0.0.1:" + std::to_string(server.srv.port()) +
@@ -219,8 +218,9 @@ TEST_CASE("tls errors: a handshake the server never answers is named as such", "
     auto r = run_on(ctx, c.try_get_butler_tasks());
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == error::timeout);
-    CHECK(r.error().diag.server_message == "after 300 ms connecting to 127.0.0.1:" + std::to_string(server.port()) +
-                                               ": the TLS handshake did not complete (the TCP connection was accepted)");
+    CHECK(r.error().diag.server_message ==
+          "after 300 ms connecting to 127.0.0.1:" + std::to_string(server.port()) +
+              ": the TLS handshake did not complete (the TCP connection was accepted)");
 }
 
 TEST_CASE("tls errors: a TCP connect that times out does not blame the handshake", "[client][tls][tls-errors]")

@@ -72,10 +72,10 @@ TEST_CASE("pins: parsing is strict", "[http][pinning]")
     CHECK_FALSE(parse_pin("SHA256//" + pin.substr(8)));
     CHECK_FALSE(parse_pin(pin.substr(8)));
     CHECK_FALSE(parse_pin(pin + " "));
-    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 1)));                          // no padding
-    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 2) + "h="));                   // unused bits set
-    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 2) + "=="));                   // 31 bytes
-    CHECK_FALSE(parse_pin(pin.substr(0, 20) + "-" + pin.substr(21)));               // base64url
+    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 1)));                             // no padding
+    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 2) + "h="));                      // unused bits set
+    CHECK_FALSE(parse_pin(pin.substr(0, pin.size() - 2) + "=="));                      // 31 bytes
+    CHECK_FALSE(parse_pin(pin.substr(0, 20) + "-" + pin.substr(21)));                  // base64url
     CHECK_FALSE(parse_pin(pin.substr(0, 20) + std::string(1, '\0') + pin.substr(21))); // NUL
     CHECK_THROWS_AS(public_key_pins({pin, "sha256//nope"}), std::invalid_argument);
     const public_key_pins two({pin, pin});
@@ -90,8 +90,8 @@ TEST_CASE("pins: a mismatch lists at most three of the pins expected", "[http][p
     d[0] = 3;
     found[0] = 4;
     const public_key_pins one({pin_string(a)});
-    CHECK(one.mismatch_message(found) == "public key pin mismatch: the server's key is " + pin_string(found) +
-                                             ", expected " + pin_string(a));
+    CHECK(one.mismatch_message(found) ==
+          "public key pin mismatch: the server's key is " + pin_string(found) + ", expected " + pin_string(a));
     const public_key_pins four({pin_string(a), pin_string(b), pin_string(c), pin_string(d)});
     CHECK(four.mismatch_message(found).ends_with(pin_string(c) + " or 1 more"));
     CHECK(four.contains(d));
@@ -118,8 +118,7 @@ TEST_CASE("tls descriptions: chain errors name the dates, the issuer, what is mi
               .starts_with("missing intermediate or unknown CA: the issuer \"CN=pin.example\""));
     CHECK(describe_chain_error(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, x.get(), 2)
               .starts_with("untrusted issuer: \"CN=pin.example\""));
-    CHECK(describe_chain_error(X509_V_ERR_CERT_REVOKED, x.get(), 1) ==
-          "certificate revoked (\"CN=pin.example\")");
+    CHECK(describe_chain_error(X509_V_ERR_CERT_REVOKED, x.get(), 1) == "certificate revoked (\"CN=pin.example\")");
 }
 
 TEST_CASE("tls policy: pins without a CA option make the key the whole proof", "[http][pinning]")

@@ -40,8 +40,9 @@ process_result tls_cli(const emulator_process& e, std::vector<std::string> args)
 std::unique_ptr<emulator_process> serving(const pem_directory& dir, const emu::certificate_pair& leaf,
                                           const std::string& chain_rest = {})
 {
-    return std::make_unique<emulator_process>(std::vector<std::string>{
-        "--tls-cert", dir.write("chain.pem", leaf.cert_pem + chain_rest), "--tls-key", dir.write("key.pem", leaf.key_pem)});
+    return std::make_unique<emulator_process>(
+        std::vector<std::string>{"--tls-cert", dir.write("chain.pem", leaf.cert_pem + chain_rest), "--tls-key",
+                                 dir.write("key.pem", leaf.key_pem)});
 }
 
 emu::certificate_pair cli_leaf(std::vector<std::string> names, const emu::certificate_pair* issuer,
@@ -134,8 +135,9 @@ TEST_CASE("plexbutler names the TLS failure in one line", "[cli][tls][tls-errors
     SECTION("a name the certificate does not hold")
     {
         auto e = serving(dir, cli_leaf({"other.example", "www.other.example"}, &ca));
-        check_single_error(tls_cli(*e, {"--ca-file", ca_file, "list"}),
-                           "IP address mismatch: the certificate is for other.example, www.other.example, not 127.0.0.1");
+        check_single_error(
+            tls_cli(*e, {"--ca-file", ca_file, "list"}),
+            "IP address mismatch: the certificate is for other.example, www.other.example, not 127.0.0.1");
     }
     SECTION("expired")
     {
