@@ -145,7 +145,10 @@ TEST_CASE("pinning: tls_verify=false still checks the pins", "[client][pinning]"
     certificate_server server(pair);
     auto o = pinned_options(server.url(), {unrelated_pin()});
     o.tls_verify = false;
+    bool warned = false; // "verification is disabled: insecure" would be false with pins
+    o.logger = [&warned](log_level l, std::string_view) { warned = warned || l == log_level::warning; };
     auto r = list_once(o);
+    CHECK_FALSE(warned);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().diag.server_message.find("public key pin mismatch") != std::string::npos);
     o.pinned_public_keys = {public_key_pin(pair.cert_pem)};

@@ -30,7 +30,7 @@ std::string pin_usage_error(const std::vector<std::string>& args)
 
 } // namespace
 
-TEST_CASE("parse_args: --pinned-pubkey takes pins separated by ';' and may be repeated", "[cli][args][pinning]")
+TEST_CASE("parse_args: --pinned-pubkey takes pins separated by semicolons and may be repeated", "[cli][args][pinning]")
 {
     auto inv = parse_args({"--pinned-pubkey", pin_a + ";" + pin_b, "list"}, pin_units_env());
     CHECK(inv.pinned_pubkeys == std::vector<std::string>{pin_a, pin_b});
