@@ -8,6 +8,8 @@
 #include <plexbutler/emulator/tls.hpp>
 #include <plexbutler/public_key_pin.hpp>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "http/public_key_pins.hpp"
 
 #include <cstdlib>

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 using namespace std::chrono_literals;
 using namespace plexbutler::test;
