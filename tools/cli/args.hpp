@@ -5,6 +5,7 @@
 /// @brief Command-line parsing of `plexbutler`, without I/O (header-only so tests can include it).
 
 #include "common/args.hpp"
+#include "http/address_override.hpp"
 
 #include <plexbutler/error.hpp>
 #include <plexbutler/version.hpp>
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -96,6 +98,9 @@ struct invocation {
     std::string ca_file;
     /// `--insecure`: do not verify the server certificate.
     bool insecure = false;
+    /// `--resolve HOST:PORT:ADDR[,ADDR...]` (repeatable): address overrides, as curl's
+    /// (`client_options::address_overrides`).
+    std::vector<std::string> resolve;
     /// `--verbose`: log requests and responses on stderr.
     bool verbose = false;
     /// `--help`.
@@ -166,6 +171,11 @@ Options:
   --retries N       Retry failed requests (connect errors, timeouts, 408/429/5xx) N times (default 0)
   --ca-file FILE    Also trust the CA certificates in FILE (PEM) for https:// servers
   --insecure        Do not verify the server certificate (prints a warning)
+  --resolve HOST:PORT:ADDR[,ADDR...]
+                    Connect to ADDR (IPv6 in brackets) for HOST:PORT instead of asking DNS,
+                    as curl's --resolve; the certificate is still verified for HOST.
+                    Repeatable. (plex.direct names, https://192-168-1-10.HASH.plex.direct,
+                    connect to the address they encode without DNS in any case.)
   --verbose         Log each request and response on stderr (token redacted)
   --servers FILE    Run the command on every server listed in FILE (see Fleets)
   --concurrency N   Requests in flight across a fleet (default 64)
@@ -288,6 +298,8 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.ca_file = value();
             if (inv.ca_file.empty())
                 throw usage_error("--ca-file needs a file name");
+        } else if (name == "--resolve") {
+            inv.resolve.push_back(value());
         } else if (name == "--insecure") {
             no_value();
             inv.insecure = true;
@@ -344,6 +356,11 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("--json is only valid with list, watch or --servers");
     if (concurrency_option && !inv.fleet())
         throw usage_error("--concurrency is only valid with --servers or watch");
+    try {
+        (void)plexbutler::detail::parse_address_overrides(inv.resolve); // the client's own check, once
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string("--resolve: ") + e.what());
+    }
     if (interval_option && inv.cmd != command::watch)
         throw usage_error("--interval-ms is only valid with watch");
     // redact() keeps a shorter token out of a message only where it stands alone (error.hpp); the

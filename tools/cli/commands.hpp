@@ -25,6 +25,7 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
     o.connect_timeout = std::min(o.connect_timeout, inv.timeout);
     o.ca_file = inv.ca_file;
     o.tls_verify = !inv.insecure;
+    o.address_overrides = inv.resolve;
     // The CLI runs one request at a time.
     o.max_connections = 1;
     o.retry.max_attempts = inv.retries + 1;
