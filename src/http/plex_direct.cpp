@@ -103,9 +103,9 @@ std::optional<boost::asio::ip::address> plex_direct_address(std::string_view hos
         !iequals(host.substr(host.size() - plex_direct_suffix.size()), plex_direct_suffix))
         return std::nullopt;
     host.remove_suffix(plex_direct_suffix.size());
-    // What is left is `<address>.<hash>`: exactly two labels.
+    // What is left is `<address>.<hash>`, exactly two labels: the hash (32 hex digits) holds no dot.
     const auto dot = host.find('.');
-    if (dot == std::string_view::npos || host.find('.', dot + 1) != std::string_view::npos)
+    if (dot == std::string_view::npos)
         return std::nullopt;
     const auto label = host.substr(0, dot);
     if (!is_plex_direct_hash(host.substr(dot + 1)))

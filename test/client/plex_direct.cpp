@@ -311,13 +311,28 @@ TEST_CASE("address overrides: take precedence over the plex.direct name",
     pd_temp_file ca;
     emulator::server srv(plex_server(ca));
     asio::io_context ctx;
-    // The name encodes 127.0.0.3, where nothing listens; the override says 127.0.0.1.
-    const std::string host = pd_name("127-0-0-3");
-    auto o = pd_options("https://" + host + ":" + port_of(srv), ca);
-    o.address_overrides = {host + ":" + port_of(srv) + ":127.0.0.1"};
-    client c(ctx, o);
-    auto r = run_on(ctx, c.try_get_butler_tasks());
-    REQUIRE(r.has_value());
+    SECTION("the override's address is used")
+    {
+        // The name encodes 127.0.0.3, where nothing listens; the override says 127.0.0.1.
+        const std::string host = pd_name("127-0-0-3");
+        auto o = pd_options("https://" + host + ":" + port_of(srv), ca);
+        o.address_overrides = {host + ":" + port_of(srv) + ":127.0.0.1"};
+        client c(ctx, o);
+        auto r = run_on(ctx, c.try_get_butler_tasks());
+        REQUIRE(r.has_value());
+    }
+    SECTION("and only the override's: the name's address is not tried after it")
+    {
+        // The name encodes 127.0.0.1, where the server listens; the override says 127.0.0.3.
+        auto o = pd_options(srv.url(), ca);
+        o.address_overrides = {pd_name("127-0-0-1") + ":" + port_of(srv) + ":127.0.0.3"};
+        client c(ctx, o);
+        auto r = run_on(ctx, c.try_get_butler_tasks());
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == error::connect_failed);
+        CHECK_THAT(r.error().diag.server_message, Catch::Contains("(at 127.0.0.3, from the address overrides)"));
+        CHECK(srv.requests_served() == 0);
+    }
 }
 
 TEST_CASE("address overrides: the Host header and the token stay with the URL's host", "[client][address_override]")
