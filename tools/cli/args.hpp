@@ -86,6 +86,9 @@ inline constexpr std::chrono::milliseconds default_watch_interval{10000};
 struct invocation {
     /// `--server` / `PLEX_SERVER_URL`.
     std::string server_url = "http://127.0.0.1:32400";
+    /// `--resolve HOST:PORT:ADDR[,ADDR...]` (repeatable): address overrides, as curl's
+    /// (`client_options::address_overrides`).
+    std::vector<std::string> resolve;
     /// `--token` / `PLEX_TOKEN`; never printed.
     std::string token;
     /// `--client-id`; empty means the library default.
@@ -98,9 +101,6 @@ struct invocation {
     std::string ca_file;
     /// `--insecure`: do not verify the server certificate.
     bool insecure = false;
-    /// `--resolve HOST:PORT:ADDR[,ADDR...]` (repeatable): address overrides, as curl's
-    /// (`client_options::address_overrides`).
-    std::vector<std::string> resolve;
     /// `--verbose`: log requests and responses on stderr.
     bool verbose = false;
     /// `--help`.
@@ -164,6 +164,11 @@ Fleets (--servers FILE):
 
 Options:
   --server URL      Server URL (env PLEX_SERVER_URL; default http://127.0.0.1:32400)
+  --resolve HOST:PORT:ADDR[,ADDR...]
+                    Connect to ADDR (IPv6 in brackets) for HOST:PORT instead of asking DNS,
+                    as curl's --resolve; the certificate is still verified for HOST.
+                    Repeatable. (plex.direct names, https://192-168-1-10.HASH.plex.direct,
+                    connect to the address they encode without DNS in any case.)
   --token TOKEN     X-Plex-Token, at least 8 characters (env PLEX_TOKEN, preferred:
                     arguments are visible to other users of this machine). Never printed.
   --client-id ID    X-Plex-Client-Identifier (default: stable per machine)
@@ -171,11 +176,6 @@ Options:
   --retries N       Retry failed requests (connect errors, timeouts, 408/429/5xx) N times (default 0)
   --ca-file FILE    Also trust the CA certificates in FILE (PEM) for https:// servers
   --insecure        Do not verify the server certificate (prints a warning)
-  --resolve HOST:PORT:ADDR[,ADDR...]
-                    Connect to ADDR (IPv6 in brackets) for HOST:PORT instead of asking DNS,
-                    as curl's --resolve; the certificate is still verified for HOST.
-                    Repeatable. (plex.direct names, https://192-168-1-10.HASH.plex.direct,
-                    connect to the address they encode without DNS in any case.)
   --verbose         Log each request and response on stderr (token redacted)
   --servers FILE    Run the command on every server listed in FILE (see Fleets)
   --concurrency N   Requests in flight across a fleet (default 64)
@@ -275,6 +275,8 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             server_option = true;
             if (inv.server_url.empty())
                 throw usage_error("--server needs a non-empty URL");
+        } else if (name == "--resolve") {
+            inv.resolve.push_back(value());
         } else if (name == "--token") {
             inv.token = value();
             token_option = true;
@@ -298,8 +300,6 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.ca_file = value();
             if (inv.ca_file.empty())
                 throw usage_error("--ca-file needs a file name");
-        } else if (name == "--resolve") {
-            inv.resolve.push_back(value());
         } else if (name == "--insecure") {
             no_value();
             inv.insecure = true;

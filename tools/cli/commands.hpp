@@ -17,6 +17,7 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
 {
     client_options o;
     o.server_url = inv.server_url;
+    o.address_overrides = inv.resolve;
     o.token = inv.token;
     o.client_identifier = inv.client_id;
     o.product = "plexbutler-cli";
@@ -25,7 +26,6 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
     o.connect_timeout = std::min(o.connect_timeout, inv.timeout);
     o.ca_file = inv.ca_file;
     o.tls_verify = !inv.insecure;
-    o.address_overrides = inv.resolve;
     // The CLI runs one request at a time.
     o.max_connections = 1;
     o.retry.max_attempts = inv.retries + 1;
