@@ -2,7 +2,9 @@
 #include "util/ascii.hpp"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace plexbutler::detail {
 
@@ -139,12 +141,13 @@ std::vector<address_override> parse_address_overrides(const std::vector<std::str
 {
     std::vector<address_override> out;
     out.reserve(entries.size());
+    // One key per host and port: `host` is lower case, and an IP literal's text is canonical (IPv4
+    // takes only one spelling, IPv6 is written back by to_string). A set: a fleet may list thousands.
+    std::set<std::pair<std::string, std::uint16_t>> seen;
     for (const auto& e : entries) {
-        auto o = parse_address_override(e);
-        for (const auto& earlier : out)
-            if (earlier.port == o.port && (o.host_ip ? earlier.host_ip == o.host_ip : earlier.host == o.host))
-                refuse(e, "a second entry for the same host and port");
-        out.push_back(std::move(o));
+        out.push_back(parse_address_override(e));
+        if (!seen.emplace(out.back().host, out.back().port).second)
+            refuse(e, "a second entry for the same host and port");
     }
     return out;
 }
