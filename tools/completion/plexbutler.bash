@@ -15,7 +15,7 @@ _plexbutler_valued="--server --token --client-id --timeout-ms --retries --ca-fil
 _plexbutler_tasks()
 {
     [[ -n "${PLEX_SERVER_URL:-}" && -n "${PLEX_TOKEN:-}" ]] || return 0
-    local program=$1 name rest
+    local program=$1 name rest IFS=$' \t\n'
     command -v -- "$program" >/dev/null 2>&1 || program=plexbutler
     # The table's first column is the name (a task name has no space); the first line is the header.
     "$program" --timeout-ms 3000 list 2>/dev/null | {
