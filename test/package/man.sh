@@ -27,7 +27,7 @@ for program in "$2" "$3"; do
         continue
     fi
     # --warnings: groff reports what it cannot format; MANWIDTH fixes the line length.
-    text=$(MANWIDTH=100 MAN_KEEP_FORMATTING= man --warnings -l "$page" 2>"$warnings" | sed 's/.\x08//g')
+    text=$(MANWIDTH=100 man --warnings -l "$page" 2>"$warnings" | sed 's/.\x08//g')
     rc=${PIPESTATUS[0]}
     if [[ $rc -ne 0 || -s "$warnings" ]]; then
         fail "man -l $page: exit $rc: $(cat "$warnings")"

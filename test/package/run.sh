@@ -15,7 +15,6 @@
 # usage: test/package/run.sh [BUILD_DIR]   (default build/package; JOBS sets the parallelism)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-source_dir=$PWD
 build=${1:-build/package}
 jobs=${JOBS:-2}
 step() { printf '\n--- package: %s\n' "$*"; }

@@ -1,4 +1,5 @@
 # bash completion of plexbutler-emulator (installed as
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the words of compgen, split on purpose
 # /usr/share/bash-completion/completions/plexbutler-emulator): its options, and file names after
 # the options that take a file.
 

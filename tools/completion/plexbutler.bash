@@ -1,4 +1,5 @@
 # bash completion of plexbutler (installed as /usr/share/bash-completion/completions/plexbutler).
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the words of compgen, split on purpose
 #
 # Completes the commands, the options, file names after --ca-file and --servers, and task names
 # after `start` and `stop`. Task names are asked of the server (`plexbutler list`, 3 s at most),
@@ -34,7 +35,7 @@ _plexbutler()
     COMPREPLY=()
 
     # --name=value: bash splits at '=' (COMP_WORDBREAKS), giving "--name" "=" "value".
-    if [[ "$prev" == "=" && COMP_CWORD -ge 2 ]]; then
+    if [[ "$prev" == "=" ]] && ((COMP_CWORD >= 2)); then
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     elif [[ "$cur" == "=" ]]; then
         prev=${COMP_WORDS[COMP_CWORD - 1]}
