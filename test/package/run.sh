@@ -42,8 +42,11 @@ fail() {
 }
 
 # depends_on DEB PACKAGE: whether the Depends of DEB names PACKAGE.
+# (No `grep -q` at the end of a pipe: with pipefail, the SIGPIPE of the writer would be a "no".)
 depends_on() {
-    dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/[ (].*//' | grep -qx -- "$2"
+    local names
+    names=$(dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/[ (].*//')
+    grep -x -- "$2" <<<"$names" >/dev/null
 }
 # owner FILE: the Debian package that installed FILE (without the architecture).
 # (dpkg knows a file by the path its package lists: with merged /usr, /lib/X may be listed as /usr/lib/X or
@@ -78,11 +81,12 @@ done
 echo "root: $(find "$root" -type f | wc -l) files"
 
 step "Depends"
+ldcache=$(ldconfig -p)
 # The tools package: a package it Depends on provides every library its programs load.
 for program in "$root"/usr/bin/*; do
     for lib in $(readelf -d "$program" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && /x86-64|x86_64|64bit/ {print $NF; exit}')
-        [[ -n "$path" ]] || path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib {print $NF; exit}')
+        path=$(awk -v lib="$lib" '$1 == lib && /x86-64|64bit/ && !found {print $NF; found = 1}' <<<"$ldcache")
+        [[ -n "$path" ]] || path=$(awk -v lib="$lib" '$1 == lib && !found {print $NF; found = 1}' <<<"$ldcache")
         pkg=$(owner "$(readlink -f "$path")")
         [[ -n "$pkg" ]] || pkg=$(owner "$path")
         if [[ -z "$pkg" ]]; then
@@ -145,7 +149,7 @@ export PKG_CONFIG_PATH="$root/usr/lib/$multiarch/pkgconfig"
 # As installed, the paths are those of /usr; --define-variable=prefix moves them into the root.
 [[ "$(pkg-config --variable=includedir plexbutler)" == /usr/include ]] || fail "includedir is not /usr/include"
 [[ "$(pkg-config --variable=libdir plexbutler)" == "/usr/lib/$multiarch" ]] || fail "libdir is not /usr/lib/$multiarch"
-[[ "$(pkg-config --modversion plexbutler)" == "$(plexbutler --version | head -1 | cut -d' ' -f2)" ]] || fail "version"
+[[ "$(pkg-config --modversion plexbutler)" == "$(plexbutler --version | sed -n '1s/^[^ ]* //p')" ]] || fail "version"
 flags=$(pkg-config --define-variable=prefix="$root/usr" --static --cflags --libs plexbutler)
 echo "pkg-config --static --cflags --libs plexbutler: $flags"
 [[ "$flags" == *"-I$root/usr/include"* && "$flags" == *"-L$root/usr/lib/$multiarch"* ]] || fail "pkg-config paths"
