@@ -32,8 +32,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/plexbutlerConfig.cmake ${CMAKE_CURRENT
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/plexbutler COMPONENT dev)
 
 # plexbutler.pc: paths below ${prefix} where the install directories are relative, so that
-# `pkg-config --define-variable=prefix=DIR` relocates an unpacked package.
-set(PLEXBUTLER_PC_PREFIX ${CMAKE_INSTALL_PREFIX})
+# `pkg-config --define-variable=prefix=DIR` relocates an unpacked package. The prefix is the one
+# of the installation (`cmake --install --prefix DIR`, or /usr for cpack), written at install time.
+set(PLEXBUTLER_PC_PREFIX "@PLEXBUTLER_INSTALL_PREFIX@")
 foreach(dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
     set(PLEXBUTLER_PC_${dir} "${CMAKE_INSTALL_${dir}}")
@@ -41,7 +42,11 @@ foreach(dir LIBDIR INCLUDEDIR)
     set(PLEXBUTLER_PC_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
   endif()
 endforeach()
-configure_file(cmake/plexbutler.pc.in ${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc @ONLY)
+configure_file(cmake/plexbutler.pc.in ${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc.in @ONLY)
+install(CODE "
+  file(READ \"${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc.in\" pc)
+  string(REPLACE \"@PLEXBUTLER_INSTALL_PREFIX@\" \"\${CMAKE_INSTALL_PREFIX}\" pc \"\${pc}\")
+  file(WRITE \"${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc\" \"\${pc}\")" COMPONENT dev)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 # ---- tools: programs, man pages, bash completion ---------------------------
