@@ -73,6 +73,7 @@ stage_package() {
 # reference fails the stage; every warning is printed.
 stage_docs() {
   rm -rf build/doxygen
+  mkdir -p build/doxygen # doxygen makes only the last directory of OUTPUT_DIRECTORY
   doxygen Doxyfile
   echo "docs: the reference has $(find build/doxygen/html -name '*.html' | wc -l) pages, no warning"
 }
