@@ -85,6 +85,8 @@ check "files after --servers=" "$work/files/servers.txt" \
 
 # Task names: asked of a running emulator (no authentication, so only the environment can keep the
 # completion from asking).
+# The file exists before the emulator starts: the background job opens it only when it runs.
+: >"$work/emulator.out"
 "$emulator" --listen 127.0.0.1:0 --quiet --window 00:00-00:00 >"$work/emulator.out" 2>&1 &
 emulator_pid=$!
 url=""

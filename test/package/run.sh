@@ -119,6 +119,8 @@ export PATH="$root/usr/bin:$PATH"
 [[ "$(command -v plexbutler-emulator)" == "$root/usr/bin/plexbutler-emulator" ]] || fail "PATH"
 plexbutler --version
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+# The file exists before the emulator starts: the background job opens it only when it runs.
+: >"$work/emulator.out"
 plexbutler-emulator --listen 127.0.0.1:0 --token "$token" --quiet --window 00:00-00:00 >"$work/emulator.out" 2>&1 &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT
