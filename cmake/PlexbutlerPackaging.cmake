@@ -53,8 +53,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/plexbutler.pc DESTINATION ${CMAKE_INST
 if(TARGET plexbutler_cli AND TARGET plexbutler_emulator_main)
   install(TARGETS plexbutler_cli plexbutler_emulator_main RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
 
-  # Man pages made by help2man from each program's --help (plus man/NAME.h2m), gzipped as Debian
-  # installs them. --version-string: the page names the version, not the Boost and OpenSSL of the
+  # Man pages made by help2man from each program's --help (plus man/NAME.h2m) into build/man,
+  # gzipped as Debian installs them (test/package/tests.cmake checks them when it finds the same tools). --version-string: the page names the version, not the Boost and OpenSSL of the
   # build machine that --version prints. Without help2man there are none (scripts/install-deps.sh
   # installs it; the package stage of scripts/test.sh checks that the package has them).
   find_program(PLEXBUTLER_HELP2MAN help2man)
@@ -82,10 +82,8 @@ if(TARGET plexbutler_cli AND TARGET plexbutler_emulator_main)
     endforeach()
     add_custom_target(plexbutler_man ALL DEPENDS ${man_pages})
     install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
-    set(PLEXBUTLER_MAN_DIR ${PROJECT_BINARY_DIR}/man CACHE INTERNAL "where the man pages are built")
   else()
     message(STATUS "plexbutler: help2man or gzip not found: the man pages are not built")
-    unset(PLEXBUTLER_MAN_DIR CACHE)
   endif()
 
   # bash-completion loads a completion on demand from a file named after the command.

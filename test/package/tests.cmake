@@ -11,11 +11,14 @@ add_test(NAME package_completion
     $<TARGET_FILE:plexbutler_cli> $<TARGET_FILE:plexbutler_emulator_main>)
 set_tests_properties(package_completion PROPERTIES TIMEOUT 60 LABELS package)
 
-# Registered where help2man built the pages (cmake/PlexbutlerPackaging.cmake); man-db renders them.
+# Registered where help2man and gzip make the pages in build/man (cmake/PlexbutlerPackaging.cmake,
+# which runs after this file and finds the same programs); man-db renders them.
+find_program(PLEXBUTLER_HELP2MAN help2man)
+find_program(PLEXBUTLER_GZIP gzip)
 find_program(PLEXBUTLER_MAN man)
-if(PLEXBUTLER_MAN_DIR AND PLEXBUTLER_MAN)
+if(PLEXBUTLER_HELP2MAN AND PLEXBUTLER_GZIP AND PLEXBUTLER_MAN)
   add_test(NAME package_man
-    COMMAND ${PLEXBUTLER_BASH} ${package_dir}/man.sh ${PLEXBUTLER_MAN_DIR}
+    COMMAND ${PLEXBUTLER_BASH} ${package_dir}/man.sh ${PROJECT_BINARY_DIR}/man
       $<TARGET_FILE:plexbutler_cli> $<TARGET_FILE:plexbutler_emulator_main>)
   set_tests_properties(package_man PROPERTIES TIMEOUT 60 LABELS package)
 else()
