@@ -1,6 +1,7 @@
 // plexbutler-emulator: a Plex Media Server Butler API emulator on the command line.
 
 #include "common/args.hpp"
+#include "common/version.hpp"
 
 #include <plexbutler/emulator/fleet.hpp>
 #include <plexbutler/emulator/server.hpp>
@@ -69,6 +70,7 @@ options:
                            not on the command line); exclusive with --token
   --quiet                  no per-request log on stderr (tokens are always redacted)
   --help                   show this help
+  --version                show the versions of the emulator, Boost and OpenSSL
 
 fleet options (many independent emulated servers in one process, on --threads threads):
   --fleet N                serve N servers, each with its own tasks, state and counters;
@@ -218,13 +220,14 @@ bool valid_env_name(std::string_view name)
     });
 }
 
-command_line parse_args(int argc, char** argv, bool& help)
+command_line parse_args(int argc, char** argv, bool& help, bool& version)
 {
     command_line cl;
     plexbutler::emulator::server_options& o = cl.server;
     o.port = 32400;
     o.quiet = false;
     help = false;
+    version = false;
     plexbutler::tools::arg_reader reader(argc, argv, false);
     while (reader.more()) {
         const std::string_view flag = reader.next();
@@ -235,6 +238,8 @@ command_line parse_args(int argc, char** argv, bool& help)
         };
         if (flag == "--help" || flag == "-h") {
             help = true;
+        } else if (flag == "--version") {
+            version = true;
         } else if (flag == "--listen") {
             parse_listen(value(), o);
             cl.listen_given = true;
@@ -513,9 +518,14 @@ int main(int argc, char** argv)
     command_line cl;
     try {
         bool help = false;
-        cl = parse_args(argc, argv, help);
+        bool version = false;
+        cl = parse_args(argc, argv, help, version);
         if (help) {
             std::cout << usage;
+            return 0;
+        }
+        if (version) {
+            std::cout << plexbutler::tools::version_text("plexbutler-emulator");
             return 0;
         }
     } catch (const usage_error& e) {
