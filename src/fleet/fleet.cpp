@@ -627,6 +627,7 @@ std::shared_ptr<detail::op_state<T>> make_op(const std::shared_ptr<detail::fleet
     auto st = std::make_shared<detail::op_state<T>>(impl->executor());
     st->kind = kind;
     st->call = std::move(opts.call);
+    st->call.diag = nullptr; // one per call, not per server: the server_results carry the failures
     st->targets = impl->targets(opts.only);
     st->results.resize(st->targets.size());
     for (std::size_t i = 0; i < st->targets.size(); ++i)

@@ -294,7 +294,7 @@ TEST_CASE("error_name spells every error like its enumerator", "[cli][fleet][for
     CHECK(error_name(error::certificate_verification_failed) == "certificate_verification_failed");
     CHECK(error_name(error::unknown_server) == "unknown_server");
     CHECK(error_name(boost::system::error_code(5, boost::system::generic_category())) == "generic:5");
-    for (int v = 1; v <= static_cast<int>(error::unknown_server); ++v) {
+    for (int v = 1; v <= static_cast<int>(error::invalid_options); ++v) {
         const std::string name = error_name(make_error_code(static_cast<error>(v)));
         CHECK_FALSE(name.starts_with("plexbutler:"));
         CHECK(name.find(' ') == std::string::npos);
