@@ -30,14 +30,15 @@ void list_then_start(plexbutler::client& client, const std::string& task, int& e
             return;
         }
         std::cout << r.content.tasks.size() << " tasks\n";
-        std::move(start)([&client, &task, &exit_code, diag](boost::system::error_code ec, plexbutler::task_response r) {
-            if (ec)
-                std::cerr << "error: " << diag->describe(ec) << '\n';
-            else
-                std::cout << task << ": " << r.content << '\n'; // "started", "already running", ...
-            exit_code = ec ? 1 : 0;
-            client.shutdown();
-        });
+        std::move(start)(
+            [&client, &task, &exit_code, diag](boost::system::error_code start_ec, plexbutler::task_response outcome) {
+                if (start_ec)
+                    std::cerr << "error: " << diag->describe(start_ec) << '\n';
+                else
+                    std::cout << task << ": " << outcome.content << '\n'; // "started", "already running", ...
+                exit_code = start_ec ? 1 : 0;
+                client.shutdown();
+            });
     });
 }
 
