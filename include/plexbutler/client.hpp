@@ -206,12 +206,24 @@ public:
     /// @brief Non-throwing `stop_all_tasks`.
     boost::asio::awaitable<result<task_response>> try_stop_all_tasks(call_options opts = {});
     /// @brief Non-throwing `start_task`; an invalid `name` is the failure `error::invalid_task_name`.
+    /// @param name the task, copied when called and validated before any I/O.
+    /// @param opts per-call options.
+    /// @return the response, or the failure.
     boost::asio::awaitable<result<task_response>> try_start_task(std::string_view name, call_options opts = {});
     /// @brief Non-throwing `start_task` of a validated name.
+    /// @param name the task, copied when called.
+    /// @param opts per-call options.
+    /// @return the response, or the failure.
     boost::asio::awaitable<result<task_response>> try_start_task(const task_name& name, call_options opts = {});
     /// @brief Non-throwing `stop_task`; an invalid `name` is the failure `error::invalid_task_name`.
+    /// @param name the task, copied when called and validated before any I/O.
+    /// @param opts per-call options.
+    /// @return the response, or the failure.
     boost::asio::awaitable<result<task_response>> try_stop_task(std::string_view name, call_options opts = {});
     /// @brief Non-throwing `stop_task` of a validated name.
+    /// @param name the task, copied when called.
+    /// @param opts per-call options.
+    /// @return the response, or the failure.
     boost::asio::awaitable<result<task_response>> try_stop_task(const task_name& name, call_options opts = {});
 
     /// @name Operations with any completion token
