@@ -124,3 +124,28 @@ TEST_CASE("fleet tokens: bind_cancellation_slot cancels the requests in flight",
     CHECK((*got)[0].value.error().code == error::cancelled);
     f.shutdown();
 }
+
+TEST_CASE("fleet tokens: call_options::diag is ignored by the fleet, each result has its failure", "[fleet][tokens]")
+{
+    emulator::server refusing(fleet_token_emulator("another-token-xyz"));
+    asio::io_context ctx;
+    fleet f(ctx);
+    f.add_server("a", refusing.url(), "fleet-good-token");
+    f.add_server("b", refusing.url(), "fleet-good-token");
+    diagnostics diag;
+    diag.server_message = "untouched";
+    fleet_call_options opts;
+    opts.call.diag = &diag; // shared by every server's request, so the fleet must not pass it on
+    std::optional<std::vector<server_result<tasks_response>>> got;
+    f.async_get_butler_tasks(opts, [&](std::vector<server_result<tasks_response>> r) { got = std::move(r); });
+    REQUIRE(settle(
+        ctx, [&] { return got.has_value(); }, 10000ms));
+    REQUIRE(got->size() == 2);
+    for (const auto& r : *got) {
+        REQUIRE_FALSE(r.value.has_value());
+        CHECK(r.value.error().diag.http_status == 401);
+    }
+    CHECK(diag.server_message == "untouched");
+    CHECK(diag.http_status == 0);
+    f.shutdown();
+}
