@@ -249,8 +249,9 @@ public:
     /// **Other tokens:** the operation runs in a coroutine `co_spawn`ed on the client's
     /// executor; the handler is invoked through its associated executor (the client's when
     /// it has none), never from inside the initiating function. Its arguments are copied when
-    /// the operation is initiated (for `deferred`, when the deferred operation is launched), so
-    /// temporaries may be passed. Diagnostics: `call_options::diag`.
+    /// the function is called, so temporaries may be passed (only the response
+    /// `async_refresh_butler_tasks` refills, and `call_options::diag`, are referred to); with
+    /// `deferred`, the operation starts when the deferred operation is launched.
     ///
     /// **Cancellation:** the handler's associated cancellation slot (`bind_cancellation_slot`)
     /// is honoured as by an awaiting coroutine that lets every type through: terminal
