@@ -58,7 +58,7 @@ TEST_CASE("parse_args: the pin command", "[cli][args][pinning]")
     CHECK(inv.cmd == command::pin);
     CHECK(pin_usage_error({"pin", "extra"}) == "unexpected argument 'extra'");
     CHECK(pin_usage_error({"--servers", "f", "pin"}).starts_with("pin cannot be used with --servers"));
-    CHECK(pin_usage_error({"pin", "--json"}).starts_with("--json is only valid"));
+    CHECK(pin_usage_error({"pin", "--json"}).starts_with("--json is not valid with pin"));
 }
 
 TEST_CASE("usage text documents --pinned-pubkey and the pin command", "[cli][args][pinning]")
