@@ -74,6 +74,9 @@ TEST_CASE("parse_args: --resolve is repeatable and becomes the client's address 
     CHECK(inv.resolve[1] == "nas.test:443:[::1],10.0.0.2");
     CHECK(cli::make_client_options(inv, {}).address_overrides == inv.resolve);
     CHECK(cli::parse_args({"list"}, tn_no_env()).resolve.empty());
+    CHECK(cli::make_client_options(cli::parse_args({"list"}, tn_no_env()), {}).plex_direct_without_dns);
+    CHECK_FALSE(cli::make_client_options(cli::parse_args({"--plex-direct-dns", "list"}, tn_no_env()), {})
+                    .plex_direct_without_dns);
 
     for (const char* bad : {"butler.test", "butler.test:0:127.0.0.1", "butler.test:443:localhost",
                             "butler.test:443:::1", "*:443:127.0.0.1"}) {
@@ -118,6 +121,14 @@ TEST_CASE("CLI: plex.direct end to end, with no DNS", "[cli][tls][plex_direct][n
         tn_run(tn_cli_exe, {"--server", other, "--token", e.token, "--ca-file", ca.path.string(), "list"});
     CHECK(wrong_hash.exit_code == 5);
     CHECK_THAT(wrong_hash.err, Catch::StartsWith("error: server certificate verification failed"));
+
+    // --plex-direct-dns asks DNS, which knows no such name here: a connect failure naming it.
+    auto dns = tn_run(tn_cli_exe, {"--server", e.url, "--token", e.token, "--ca-file", ca.path.string(),
+                                   "--plex-direct-dns", "list"});
+    CHECK(dns.exit_code == 5);
+    CHECK(dns.out.empty());
+    CHECK_THAT(dns.err, Catch::StartsWith("error: ") && Catch::Contains(host));
+    CHECK(tn_lines(dns.err) == 1);
 }
 
 TEST_CASE("CLI: plex.direct over IPv6", "[cli][tls][plex_direct][ipv6]")

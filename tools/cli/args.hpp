@@ -91,6 +91,9 @@ struct invocation {
     /// `--resolve HOST:PORT:ADDR[,ADDR...]` (repeatable): address overrides, as curl's
     /// (`client_options::address_overrides`).
     std::vector<std::string> resolve;
+    /// `--plex-direct-dns`: resolve plex.direct names through DNS like any other name
+    /// (`client_options::plex_direct_without_dns = false`).
+    bool plex_direct_dns = false;
     /// `--token` / `PLEX_TOKEN`; never printed.
     std::string token;
     /// `--client-id`; empty means the library default.
@@ -181,7 +184,9 @@ Options:
                     Connect to ADDR (IPv6 in brackets) for HOST:PORT instead of asking DNS,
                     as curl's --resolve; the certificate is still verified for HOST.
                     Repeatable. (plex.direct names, https://192-168-1-10.HASH.plex.direct,
-                    connect to the address they encode without DNS in any case.)
+                    connect to the address they encode without DNS unless --plex-direct-dns.)
+  --plex-direct-dns Resolve plex.direct names through DNS instead of connecting to the
+                    address the name encodes (the certificate is verified either way)
   --token TOKEN     X-Plex-Token, at least 8 characters (env PLEX_TOKEN, preferred:
                     arguments are visible to other users of this machine). Never printed.
   --client-id ID    X-Plex-Client-Identifier (default: stable per machine)
@@ -324,6 +329,9 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         } else if (name == "--insecure") {
             no_value();
             inv.insecure = true;
+        } else if (name == "--plex-direct-dns") {
+            no_value();
+            inv.plex_direct_dns = true;
         } else if (name == "--pinned-pubkey") {
             // curl's form: several pins separated by ';'.
             const std::string pins = value();

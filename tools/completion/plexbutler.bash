@@ -8,7 +8,7 @@
 
 _plexbutler_commands="list start stop start-all stop-all watch pin demo"
 _plexbutler_options="--server --token --client-id --timeout-ms --retries --ca-file --insecure --verbose
---resolve --pinned-pubkey --servers --concurrency --interval-ms --json --help --version"
+--resolve --plex-direct-dns --pinned-pubkey --servers --concurrency --interval-ms --json --help --version"
 # Options that take a value (the next word, or --name=value).
 _plexbutler_valued="--server --token --client-id --timeout-ms --retries --ca-file --resolve --pinned-pubkey --servers --concurrency --interval-ms"
 
