@@ -32,6 +32,16 @@ public:
     virtual const std::string& origin() const noexcept = 0;
 };
 
+/// Internal choices of a pool that are not client options (the fleet's).
+struct pool_tuning {
+    /// A connection that goes back to the pool idle frees its buffers at once, not after
+    /// `client_options::release_idle_buffers_after`: for connections used once per sweep or poll.
+    bool release_buffers_at_once = false;
+};
+
+/// A production client (TCP/TLS transport) with these pool choices.
+client make_client(boost::asio::any_io_executor ex, client_options opts, pool_tuning tuning);
+
 /// Builds a `client` around any implementation (tests: a pool over in-memory streams).
 struct client_access {
     static client make(std::shared_ptr<client_impl> impl) { return client(std::move(impl)); }

@@ -1,5 +1,6 @@
 #include <plexbutler/fleet.hpp>
 
+#include "client/client_impl.hpp"
 #include "fleet/poll_schedule.hpp"
 #include "fleet/task_diff.hpp"
 #include "util/random.hpp"
@@ -73,8 +74,8 @@ void validate(const fleet_options& o)
 // One server of the fleet: its client, and the poller's state of it (guarded by fleet_impl::mu_,
 // except `lists[1 - current]`, which only the one poll in flight of this server touches).
 struct fleet_server {
-    fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o)
-        : id(std::move(i)), key(k), cl(ex, std::move(o))
+    fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o, pool_tuning t)
+        : id(std::move(i)), key(k), cl(make_client(ex, std::move(o), t))
     {
     }
 
@@ -132,7 +133,8 @@ public:
         auto key = next_key_++;
         lock.unlock();
         // The client validates the options (and may load a TLS context): outside the lock.
-        auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts));
+        auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts),
+                                                pool_tuning{opts_.release_buffers_after_request});
         lock.lock();
         if (by_id_.count(id))
             throw std::invalid_argument("fleet::add_server: a server with this id exists already");
