@@ -21,6 +21,11 @@ namespace asio = boost::asio;
 std::shared_ptr<client_impl> make_client_impl(asio::any_io_executor ex, client_options opts, pool_tuning tuning = {})
 {
     auto make_tcp = [](const client_options& o, const endpoint& ep) { return tcp_transport(o, ep); };
+    using io_strand = asio::strand<asio::io_context::executor_type>;
+    if (const auto* shared = tuning.pool_strand.target<io_strand>()) {
+        return std::make_shared<pool_client<io_strand, tcp_transport>>(std::move(ex), *shared, std::move(opts),
+                                                                       make_tcp, tuning);
+    }
     if (const auto* io = ex.target<asio::io_context::executor_type>()) {
         auto strand = asio::make_strand(*io);
         return std::make_shared<pool_client<asio::strand<asio::io_context::executor_type>, tcp_transport>>(

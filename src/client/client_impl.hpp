@@ -37,6 +37,10 @@ struct pool_tuning {
     /// A connection that goes back to the pool idle frees its buffers at once, not after
     /// `client_options::release_idle_buffers_after`: for connections used once per sweep or poll.
     bool release_buffers_at_once = false;
+    /// A strand of an io_context's executor (`strand<io_context::executor_type>`) that the pool
+    /// serialises on instead of a strand of its own: the fleet's, shared by its clients, so that
+    /// a fleet coroutine reaches the pool's state without a hop. Anything else: a strand of its own.
+    boost::asio::any_io_executor pool_strand;
 };
 
 /// A production client (TCP/TLS transport) with these pool choices.

@@ -53,10 +53,10 @@ public:
     template <class MakeTransport>
     pool_client(boost::asio::any_io_executor ex, Strand strand, client_options opts, MakeTransport&& make_transport,
                 pool_tuning tuning = {})
-        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))), tuning_(tuning),
-          ep_(parse_endpoint(opts_)), req_(opts_, ep_), transport_(make_transport(opts_, ep_)),
-          state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout), conns_(opts_.max_connections),
-          aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
+        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))),
+          release_buffers_at_once_(tuning.release_buffers_at_once), ep_(parse_endpoint(opts_)), req_(opts_, ep_),
+          transport_(make_transport(opts_, ep_)), state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout),
+          conns_(opts_.max_connections), aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
           idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
         if (ep_.https && !opts_.tls_verify)
@@ -432,7 +432,7 @@ private:
         if (d.handoff) {
             wake(*d.handoff);
         } else if (state_.state_of(slot) == slot_state::idle) {
-            if (tuning_.release_buffers_at_once) {
+            if (release_buffers_at_once_) {
                 conns_[slot]->release_buffers();
                 mark_released(slot, true);
             } else if (opts_.release_idle_buffers_after.count() > 0) {
@@ -562,7 +562,7 @@ private:
     boost::asio::any_io_executor ex_;
     Strand strand_;
     client_options opts_;
-    pool_tuning tuning_;
+    bool release_buffers_at_once_; // pool_tuning
     endpoint ep_;
     request_templates req_;
     Transport transport_;
