@@ -21,10 +21,24 @@ namespace plexbutler {
 ///
 /// Values are stable; zero is never used (a default-constructed
 /// `boost::system::error_code` means success).
+///
+/// TLS failures carry their cause in `diagnostics::server_message`, one line (docs/tls.md, "TLS errors"):
+/// - `certificate_verification_failed`: the server did not prove it is the server asked for. Its
+///   certificate chain, its host name or its public key (`client_options::pinned_public_keys`) did
+///   not verify: `host name mismatch: the certificate is for a.example, b.example, not c.example`
+///   (or `IP address mismatch`), `certificate expired: "CN=..." was valid until 2026-11-29 07:49:37 UTC`,
+///   `certificate not yet valid: ...`, `untrusted certificate: "CN=..." is self-signed ...`,
+///   `untrusted issuer: ...`, `missing intermediate or unknown CA: ...`, `public key pin mismatch:
+///   the server's key is sha256//..., expected sha256//...`. A pin mismatch has no code of its own:
+///   like the other causes it means "not the server you asked for", is never retried, and is told
+///   apart by its message.
+/// - `tls_handshake_failed`: `protocol version: ...` (the server offers nothing newer than TLS 1.1),
+///   `the server did not answer with TLS ...` (a plain HTTP server), else OpenSSL's reason.
+/// - `timeout`: a handshake the server never answers says `the TLS handshake did not complete`.
 enum class error {
     connect_failed = 1,              ///< Name resolution or TCP connect failed.
     tls_handshake_failed,            ///< The TLS handshake failed for a reason other than verification.
-    certificate_verification_failed, ///< The server certificate or its host name did not verify.
+    certificate_verification_failed, ///< The certificate chain, host name or public key did not verify.
     timeout,                         ///< The connect timeout or the per-request deadline expired.
     connection_closed,               ///< The server closed or reset the connection before a complete response.
     malformed_http,                  ///< The response is not valid HTTP/1.x (status line, headers, chunking).

@@ -110,19 +110,40 @@ struct client_options {
     /// Limit on JSON nesting.
     std::size_t max_json_depth = 32;
 
-    /// Verify the server certificate and host name. Setting false is insecure.
+    /// Verify the server certificate and host name. Default true. Setting false is insecure (the
+    /// `pinned_public_keys` are still checked: with pins, false is the same as pins without a CA option).
     bool tls_verify = true;
-    /// PEM file of trusted CAs, in addition to the system store.
+    /// PEM file of trusted CAs, in addition to the system store. Default empty (the system store only).
     std::string ca_file;
-    /// Directory of trusted CAs (hashed names), in addition to the system store.
+    /// Directory of trusted CAs (hashed names), in addition to the system store. Default empty.
     std::string ca_path;
     /// Caller-supplied TLS context; overrides `ca_file`/`ca_path` (verification settings still apply).
+    /// Default null.
     /// Without one, clients with the same `ca_file` and `ca_path` share one context, built (and the
     /// system CA store loaded) by the first of them and freed with the last.
     std::shared_ptr<boost::asio::ssl::context> ssl_context;
     /// Resume the TLS session of an earlier connection of this client when connecting again (an
-    /// abbreviated handshake). Sessions are never shared between clients.
+    /// abbreviated handshake). Default true. Sessions are never shared between clients; a resumed
+    /// session is checked against `pinned_public_keys` by the key recorded when it was verified.
     bool tls_session_resumption = true;
+    /// Public-key pins in curl's `--pinnedpubkey` form, one per element: `sha256//` followed by the
+    /// base64 of the SHA-256 of the server certificate's DER SubjectPublicKeyInfo (get one with
+    /// `plexbutler pin`, `fetch_public_key_pin` or `public_key_pin`). Default empty: no pinning.
+    ///
+    /// When not empty, the server's key must match one of them, on every connection (a resumed TLS
+    /// session is checked by the key verified when the session was made); a mismatch fails with
+    /// `error::certificate_verification_failed` and a message naming the key found and the pins
+    /// expected.
+    /// - With no CA option (`ca_file`, `ca_path` and `ssl_context` all unset), a matching key is the
+    ///   whole proof: the certificate may be self-signed, expired or for another name (only the
+    ///   holder of the pinned private key can complete the handshake). This is curl's
+    ///   `--insecure --pinnedpubkey`, the secure alternative to `tls_verify = false`.
+    /// - With a CA option, the chain and the host name are verified as without pins, and the key
+    ///   must match too.
+    ///
+    /// The constructor throws `std::invalid_argument` naming the first malformed pin, or when pins
+    /// are given for an `http://` server.
+    std::vector<std::string> pinned_public_keys;
 
     /// Retry policy (off by default).
     retry_policy retry;

@@ -9,6 +9,7 @@
 #include <plexbutler/fleet.hpp>
 #include <plexbutler/models.hpp>
 #include <plexbutler/options.hpp>
+#include <plexbutler/public_key_pin.hpp>
 #include <plexbutler/response.hpp>
 #include <plexbutler/task_name.hpp>
 #include <plexbutler/version.hpp>

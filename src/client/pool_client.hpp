@@ -59,7 +59,7 @@ public:
           conns_(opts_.max_connections), aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
           idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
-        if (ep_.https && !opts_.tls_verify)
+        if (ep_.https && !opts_.tls_verify && opts_.pinned_public_keys.empty()) // pins still prove the server
             log(log_level::warning, "TLS certificate verification is disabled (tls_verify=false): insecure");
     }
 

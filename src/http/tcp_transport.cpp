@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "http/tls_context_cache.hpp"
+#include "http/tls_verify.hpp"
 
 #include <plexbutler/error.hpp>
 
@@ -35,18 +36,23 @@ namespace {
 long long millisecond_count(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 
 error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const error_code& ec, const std::string& server,
-                               std::string& msg)
+                               const tls_verify_state& verified, std::string& msg)
 {
     if (ec == beast::error::timeout)
         return error::timeout;
+    if (!verified.failure.empty()) { // the verify callback named the cause
+        msg = "for " + server + ": " + verified.failure;
+        return error::certificate_verification_failed;
+    }
+    const bool openssl_error = ec.category() == asio::error::get_ssl_category();
+    const auto packed = static_cast<unsigned long>(ec.value());
     long verify = SSL_get_verify_result(tls.native_handle());
-    if (verify != X509_V_OK ||
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    if (verify != X509_V_OK || (openssl_error && ERR_GET_REASON(packed) == SSL_R_CERTIFICATE_VERIFY_FAILED)) {
         msg = "for " + server + ": " +
               (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify)) : ec.message());
         return error::certificate_verification_failed;
     }
-    msg = "with " + server + ": " + ec.message();
+    msg = "with " + server + ": " + (openssl_error ? describe_handshake_error(packed, ec.message()) : ec.message());
     return error::tls_handshake_failed;
 }
 
@@ -93,13 +99,20 @@ bool tcp_or_tls_stream::park() noexcept
     return true;
 }
 
-tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep) : opts_(&opts), ep_(&ep)
+tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep)
+    : opts_(&opts), ep_(&ep), pins_(opts.pinned_public_keys),
+      verify_policy_(make_tls_verify_policy(
+          opts.tls_verify, !opts.ca_file.empty() || !opts.ca_path.empty() || opts.ssl_context != nullptr, ep.host,
+          pins_))
 {
+    if (!pins_.empty() && !ep.https)
+        throw std::invalid_argument("client_options.pinned_public_keys need an https:// server URL (the server is " +
+                                    ep.origin + ")");
     if (ep.https)
         tls_ = client_tls_context(opts);
 }
 
-void tcp_transport::keep_session(SSL_SESSION* session)
+void tcp_transport::keep_session(SSL_SESSION* session, const spki_sha256* key)
 {
     if (session == nullptr || SSL_SESSION_is_resumable(session) != 1)
         return;
@@ -110,15 +123,18 @@ void tcp_transport::keep_session(SSL_SESSION* session)
         return;
     std::lock_guard lk(session_mu_);
     session_ = std::move(kept);
+    session_key_.reset();
+    if (key != nullptr)
+        session_key_ = *key;
 }
 
-ssl_session_ptr tcp_transport::session_to_offer()
+tcp_transport::offered_session tcp_transport::session_to_offer()
 {
     std::lock_guard lk(session_mu_);
     if (!session_ || SSL_SESSION_get_protocol_version(session_.get()) >= TLS1_3_VERSION)
-        return std::move(session_); // a TLS 1.3 ticket is offered once
+        return {std::move(session_), std::exchange(session_key_, std::nullopt)}; // a TLS 1.3 ticket is offered once
     SSL_SESSION_up_ref(session_.get());
-    return ssl_session_ptr(session_.get());
+    return {ssl_session_ptr(session_.get()), session_key_};
 }
 
 void tcp_transport::first_response_read(stream_type& s)
@@ -128,8 +144,9 @@ void tcp_transport::first_response_read(stream_type& s)
         return;
     // A session other than the handshake's: a TLS 1.3 ticket arrived (each makes a new session).
     if (SSL_SESSION* now = SSL_get0_session(tls->native_handle()); now != s.handshake_session.get())
-        keep_session(now);
+        keep_session(now, s.peer_key.get());
     s.handshake_session.reset();
+    s.peer_key.reset();
 }
 
 asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline, std::string& msg)
@@ -195,18 +212,20 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             msg = "(the TLS server name could not be set)";
             co_return error::tls_handshake_failed;
         }
-        if (opts_->tls_verify) {
-            c.tls()->set_verify_mode(ssl::verify_peer);
-            c.tls()->set_verify_callback(ssl::host_name_verification(ep_->host));
-        } else {
-            c.tls()->set_verify_mode(ssl::verify_none);
-        }
+        // The callback runs whatever the policy: it records the server's key, which the pins and
+        // the resumption slot need (with nothing to verify it accepts every certificate).
+        auto verified = std::make_shared<tls_verify_state>();
+        c.tls()->set_verify_mode(ssl::verify_peer);
+        c.tls()->set_verify_callback(tls_verify_callback(verify_policy_, verified));
         SSL* ssl = c.tls()->native_handle();
         // A parked connection has no verify callback: a renegotiation would fail its verification.
         SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+        std::optional<spki_sha256> offered_key;
         if (opts_->tls_session_resumption) {
-            if (const auto offered = session_to_offer())
-                SSL_set_session(ssl, offered.get()); // takes its own reference
+            if (auto offered = session_to_offer(); offered.session) {
+                SSL_set_session(ssl, offered.session.get()); // takes its own reference
+                offered_key = offered.key;
+            }
         }
         co_await c.tls()->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
@@ -214,18 +233,29 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
                 msg = "during the TLS handshake with " + ep_->server;
                 co_return error::cancelled;
             }
-            auto e = map_handshake_error(*c.tls(), ec, ep_->server, msg);
-            if (e == error::timeout)
+            auto e = map_handshake_error(*c.tls(), ec, ep_->server, *verified, msg);
+            if (e == error::timeout) {
                 timeout_msg();
+                msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
+            }
             co_return e;
         }
+        const bool resumed = SSL_session_reused(ssl) == 1;
         handshakes_.fetch_add(1, std::memory_order_relaxed);
-        if (SSL_session_reused(ssl) == 1)
+        if (resumed)
             resumed_.fetch_add(1, std::memory_order_relaxed);
+        // A resumed handshake runs no verify callback: its key is the one recorded with the session.
+        auto checked = check_pins_after_handshake(pins_, resumed, verified->leaf_key, offered_key);
+        if (!checked.failure.empty()) {
+            msg = "for " + ep_->server + ": " + checked.failure;
+            co_return error::certificate_verification_failed;
+        }
+        if (checked.key)
+            c.peer_key = std::make_unique<const spki_sha256>(*checked.key);
         if (opts_->tls_session_resumption) {
             c.handshake_session.reset(SSL_get1_session(ssl));
             if (SSL_version(ssl) < TLS1_3_VERSION) // complete now; TLS 1.3 tickets come later
-                keep_session(c.handshake_session.get());
+                keep_session(c.handshake_session.get(), c.peer_key.get());
         }
     }
     co_return error_code{};

@@ -7,7 +7,9 @@
 // streams and a manual clock.
 
 #include "http/connection.hpp"
+#include "http/public_key_pins.hpp"
 #include "http/request.hpp"
+#include "http/tls_verify.hpp"
 
 #include <plexbutler/options.hpp>
 
@@ -129,6 +131,10 @@ public:
     /// TLS: the session right after the handshake, held until the first response is read (the
     /// transport then tells a session from a later ticket by its address).
     ssl_session_ptr handshake_session;
+    /// TLS: the server key this connection verified (the certificate's in a full handshake, the one
+    /// recorded with the session when it resumed one), held until the first response is read (it
+    /// goes with a TLS 1.3 ticket into the transport's session slot).
+    std::unique_ptr<const spki_sha256> peer_key;
 
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token)
@@ -173,6 +179,11 @@ private:
 /// after the handshake, with the first records the server sends), and a TLS 1.3 session is
 /// offered once only (RFC 8446 §C.4: a ticket is not reused). Sessions are this transport's
 /// alone: never shared with another client, so they always belong to this host name.
+///
+/// Certificates are verified by `tls_verify_callback` as `client_options` ask (chain, host name,
+/// public-key pins). A resumed handshake sends no certificate: the key verified when a session was
+/// made is kept with it in the slot, and every handshake, full or resumed, is checked against the
+/// pins after it completes (`check_pins_after_handshake`).
 class tcp_transport {
 public:
     using clock_type = std::chrono::steady_clock;
@@ -182,7 +193,8 @@ public:
     using aborter_type = socket_aborter;
 
     /// Takes the TLS context for https (the caller's, or the one shared by the clients of the
-    /// same CA file and path). @throws std::invalid_argument when a CA file or path is unusable.
+    /// same CA file and path) and parses the pins. @throws std::invalid_argument when a CA file or
+    /// path is unusable, a pin is malformed, or pins are given for an http:// server.
     tcp_transport(const client_options& opts, const endpoint& ep);
 
     std::unique_ptr<connection_type> make_connection(const boost::asio::any_io_executor& ex, std::size_t read_limit)
@@ -192,7 +204,8 @@ public:
 
     /// Resolves, connects and (for https) handshakes by `deadline` and the connect timeout.
     /// Returns a plexbutler error (timeout, cancelled, connect_failed, tls_handshake_failed,
-    /// certificate_verification_failed) with the detail of the failure in `msg`.
+    /// certificate_verification_failed) with the detail of the failure in `msg`: one line naming
+    /// the cause (docs/tls.md, "TLS errors"). On success `s.peer_key` is the server's verified key.
     boost::asio::awaitable<boost::system::error_code> connect(stream_type& s, clock_type::time_point deadline,
                                                               std::string& msg);
 
@@ -204,14 +217,22 @@ public:
     std::uint64_t tls_resumed() const noexcept { return resumed_.load(std::memory_order_relaxed); }
 
 private:
-    void keep_session(SSL_SESSION* session);
-    ssl_session_ptr session_to_offer();
+    /// A session to resume and the server key verified when it was made.
+    struct offered_session {
+        ssl_session_ptr session;
+        std::optional<spki_sha256> key;
+    };
+    void keep_session(SSL_SESSION* session, const spki_sha256* key);
+    offered_session session_to_offer();
 
     const client_options* opts_; // owned by the pool client, which owns this transport
     const endpoint* ep_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
-    std::mutex session_mu_; // connections of one pool connect on any thread
+    public_key_pins pins_;
+    tls_verify_policy verify_policy_; // refers to pins_
+    std::mutex session_mu_;           // connections of one pool connect on any thread
     ssl_session_ptr session_;
+    std::optional<spki_sha256> session_key_; // the server key verified when session_ was made
     std::atomic<std::uint64_t> handshakes_{0}, resumed_{0};
 };
 

@@ -304,8 +304,9 @@ public:
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token)
     {
         return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
-            [this](auto handler, const MutableBufferSequence& b) {
-                start(io_step::read, std::move(handler), [&b](auto& s, auto h) { s.async_read_some(b, std::move(h)); });
+            [self = this](auto handler, const MutableBufferSequence& b) {
+                self->start(io_step::read, std::move(handler),
+                            [&b](auto& s, auto h) { s.async_read_some(b, std::move(h)); });
             },
             token, buffers);
     }
@@ -314,9 +315,9 @@ public:
     auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token)
     {
         return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
-            [this](auto handler, const ConstBufferSequence& b) {
-                start(io_step::write, std::move(handler),
-                      [&b](auto& s, auto h) { s.async_write_some(b, std::move(h)); });
+            [self = this](auto handler, const ConstBufferSequence& b) {
+                self->start(io_step::write, std::move(handler),
+                            [&b](auto& s, auto h) { s.async_write_some(b, std::move(h)); });
             },
             token, buffers);
     }

@@ -180,6 +180,11 @@ TEST_CASE("tls policy: a server limited to TLS 1.0/1.1 is refused with tls_hands
     REQUIRE_FALSE(l.r.has_value());
     CHECK(l.r.error().code == error::tls_handshake_failed);
     CHECK(l.handshakes_completed == 0);
+    // The error names the cause (docs/tls.md, "TLS errors").
+    INFO(l.r.error().message());
+    CHECK(l.r.error().diag.server_message.find(
+              ": protocol version: the server does not offer TLS 1.2 or 1.3, the versions this client accepts (") !=
+          std::string::npos);
 }
 
 TEST_CASE("tls policy: tls_verify=false still refuses TLS 1.1", "[tls][policy]")
@@ -187,5 +192,6 @@ TEST_CASE("tls policy: tls_verify=false still refuses TLS 1.1", "[tls][policy]")
     auto l = list_tasks_of(TLS1_1_VERSION, TLS1_1_VERSION, false);
     REQUIRE_FALSE(l.r.has_value());
     CHECK(l.r.error().code == error::tls_handshake_failed);
+    CHECK(l.r.error().diag.server_message.find("protocol version") != std::string::npos);
     CHECK(l.handshakes_completed == 0);
 }

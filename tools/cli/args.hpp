@@ -7,6 +7,7 @@
 #include "common/args.hpp"
 
 #include <plexbutler/error.hpp>
+#include <plexbutler/public_key_pin.hpp>
 #include <plexbutler/version.hpp>
 
 #include <chrono>
@@ -73,7 +74,7 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
 }
 
 /// @brief The sub-commands.
-enum class command { none, list, start, stop, start_all, stop_all, demo, watch };
+enum class command { none, list, start, stop, start_all, stop_all, demo, watch, pin };
 
 /// @brief Default of `--concurrency`: requests in flight across a fleet.
 inline constexpr std::size_t default_concurrency = 64;
@@ -96,6 +97,8 @@ struct invocation {
     std::string ca_file;
     /// `--insecure`: do not verify the server certificate.
     bool insecure = false;
+    /// `--pinned-pubkey PIN[;PIN...]` (repeatable): the server key must match one of these pins.
+    std::vector<std::string> pinned_pubkeys;
     /// `--verbose`: log requests and responses on stderr.
     bool verbose = false;
     /// `--help`.
@@ -144,6 +147,11 @@ Commands:
                     (reachable, unreachable, task added, removed or changed) until
                     SIGINT/SIGTERM; --json prints one JSON object a line
   demo              Start an in-process Butler emulator and walk through every operation
+  pin               Print the pin of the server's public key (sha256//BASE64) for
+                    --pinned-pubkey. The key is read without verifying anything (trust on
+                    first use), so this works against a self-signed server without
+                    --insecure: run it where no one can interfere, or compare the pin with
+                    the server's key through another channel, before relying on it
 
 Fleets (--servers FILE):
   list, start, stop, start-all and stop-all run on every server of FILE, at most
@@ -166,6 +174,12 @@ Options:
   --retries N       Retry failed requests (connect errors, timeouts, 408/429/5xx) N times (default 0)
   --ca-file FILE    Also trust the CA certificates in FILE (PEM) for https:// servers
   --insecure        Do not verify the server certificate (prints a warning)
+  --pinned-pubkey PIN[;PIN...]
+                    Accept only a server whose public key matches one of these pins
+                    (sha256//BASE64, as curl's --pinnedpubkey; may be repeated; see the
+                    pin command). Without --ca-file, a matching key is the whole proof and
+                    a self-signed certificate is accepted; with --ca-file, the certificate
+                    is verified too
   --verbose         Log each request and response on stderr (token redacted)
   --servers FILE    Run the command on every server listed in FILE (see Fleets)
   --concurrency N   Requests in flight across a fleet (default 64)
@@ -203,6 +217,8 @@ inline std::optional<command> parse_command(std::string_view word)
         return command::demo;
     if (word == "watch")
         return command::watch;
+    if (word == "pin")
+        return command::pin;
     return std::nullopt;
 }
 
@@ -291,6 +307,22 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         } else if (name == "--insecure") {
             no_value();
             inv.insecure = true;
+        } else if (name == "--pinned-pubkey") {
+            // curl's form: several pins separated by ';'.
+            const std::string pins = value();
+            std::string_view rest = pins;
+            for (;;) {
+                const auto semi = rest.find(';');
+                const std::string_view pin = rest.substr(0, semi);
+                if (!is_public_key_pin(pin))
+                    throw usage_error("--pinned-pubkey: " + tools::quoted(pin) +
+                                      " is not a pin: expected sha256// and 44 base64 characters ending in '=' "
+                                      "(plexbutler pin prints one)");
+                inv.pinned_pubkeys.emplace_back(pin);
+                if (semi == std::string_view::npos)
+                    break;
+                rest.remove_prefix(semi + 1);
+            }
         } else if (name == "--verbose") {
             no_value();
             inv.verbose = true;
@@ -324,7 +356,7 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             inv.token = *env_token;
     }
     if (positional.empty())
-        throw usage_error("missing command (list, start, stop, start-all, stop-all, watch, demo)");
+        throw usage_error("missing command (list, start, stop, start-all, stop-all, watch, demo, pin)");
     auto cmd = detail::parse_command(positional[0]);
     if (!cmd)
         throw usage_error("unknown command " + tools::quoted(positional[0]));
@@ -340,6 +372,8 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("unexpected argument " + tools::quoted(positional[expected]));
     if (inv.cmd == command::demo && servers)
         throw usage_error("demo cannot be used with --servers");
+    if (inv.cmd == command::pin && servers)
+        throw usage_error("pin cannot be used with --servers: it reads the key of one --server");
     if (inv.json && !inv.fleet() && inv.cmd != command::list)
         throw usage_error("--json is only valid with list, watch or --servers");
     if (concurrency_option && !inv.fleet())

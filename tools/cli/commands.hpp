@@ -25,6 +25,7 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
     o.connect_timeout = std::min(o.connect_timeout, inv.timeout);
     o.ca_file = inv.ca_file;
     o.tls_verify = !inv.insecure;
+    o.pinned_public_keys = inv.pinned_pubkeys;
     // The CLI runs one request at a time.
     o.max_connections = 1;
     o.retry.max_attempts = inv.retries + 1;
@@ -48,6 +49,9 @@ logger_fn stderr_logger(std::string token);
 
 /// @brief Prints the `--insecure` warning on stderr when the invocation asks for it.
 void warn_if_insecure(const invocation& inv);
+
+/// @brief Runs `pin` (pin.cpp): prints the pin of the server's public key; returns the exit code.
+int run_pin(const invocation& inv);
 
 /// @brief Runs `demo`; returns the exit code.
 int run_demo(const invocation& inv);

@@ -278,6 +278,7 @@ int run_demo(const invocation& inv)
     demo_inv.token = token;
     demo_inv.ca_file.clear();
     demo_inv.insecure = false;
+    demo_inv.pinned_pubkeys.clear(); // the demo's own server, not the user's
     demo_inv.retries = 0;
     asio::io_context ioc;
     client c(ioc, make_client_options(demo_inv, capture));

@@ -38,6 +38,8 @@ int main(int argc, char** argv)
             return run_demo(inv);
         if (inv.cmd == command::watch)
             return run_watch(inv, env);
+        if (inv.cmd == command::pin)
+            return run_pin(inv);
         if (inv.fleet())
             return run_fleet_command(inv, env);
         return run_command(inv);

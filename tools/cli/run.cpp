@@ -73,6 +73,7 @@ asio::awaitable<std::string> perform(client& c, const invocation& inv)
     }
     case command::demo:
     case command::watch:
+    case command::pin:
     case command::none: break;
     }
     throw std::logic_error("no command to perform");
@@ -93,7 +94,7 @@ logger_fn stderr_logger(std::string token)
 
 void warn_if_insecure(const invocation& inv)
 {
-    if (inv.insecure)
+    if (inv.insecure && inv.pinned_pubkeys.empty()) // with pins, the pinned key still proves the server
         std::cerr << "warning: --insecure: the server certificate is not verified; anyone on the network path "
                      "can impersonate the server and read the token\n";
 }
