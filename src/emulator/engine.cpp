@@ -15,11 +15,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <future>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 namespace plexbutler::emulator::detail {
 namespace {
@@ -396,27 +399,47 @@ void engine::make_tls()
         // be parsed and kept, whole, by every client connection. The leaves share one key: issuing
         // 10,000 of them takes a signature each, not a key generation.
         const certificate_pair ca = make_certificate_authority("plexbutler emulator fleet CA");
-        std::string shared_key;
-        EVP_PKEY* key = nullptr; // shared_key, parsed
-        for (std::size_t i = 0; i < opts_.servers; ++i) {
+        const std::size_t n = opts_.servers;
+        auto issue = [&ca](std::size_t i, const std::string& key_pem) {
             certificate_spec spec;
             spec.names = {loopback_address(i)};
-            spec.key_pem = shared_key;
-            const certificate_pair leaf = make_certificate(spec, &ca);
-            if (i == 0) {
-                shared_key = leaf.key_pem;
-                ssl_.emplace(ssl::context::tls_server);
-                ssl_->use_certificate_chain(asio::buffer(leaf.cert_pem));
-                ssl_->use_private_key(asio::buffer(leaf.key_pem), ssl::context::pem);
-                std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_mem_buf(leaf.key_pem.data(), -1), BIO_free);
-                key = key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
-                if (key == nullptr) {
-                    ERR_clear_error();
-                    throw std::runtime_error("cannot read back the key of the fleet's certificates");
-                }
-                tls_owned_.emplace_back(key, EVP_PKEY_free);
+            spec.key_pem = key_pem;
+            return make_certificate(spec, &ca);
+        };
+        const certificate_pair first = issue(0, {});
+        // The others on every core (OpenSSL 3 decodes the CA key and the shared key for each one:
+        // milliseconds a certificate, a minute for 10,000 on one core).
+        std::vector<std::string> pems(n);
+        pems[0] = first.cert_pem;
+        const std::size_t workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+        std::vector<std::future<void>> jobs;
+        for (std::size_t w = 0; w < workers; ++w)
+            jobs.push_back(std::async(std::launch::async, [&, w] {
+                for (std::size_t i = 1 + w; i < n; i += workers)
+                    pems[i] = issue(i, first.key_pem).cert_pem;
+            }));
+        std::exception_ptr failed;
+        for (auto& job : jobs) {
+            try {
+                job.get();
+            } catch (...) {
+                failed = std::current_exception();
             }
-            std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_mem_buf(leaf.cert_pem.data(), -1), BIO_free);
+        }
+        if (failed)
+            std::rethrow_exception(failed);
+        ssl_.emplace(ssl::context::tls_server);
+        ssl_->use_certificate_chain(asio::buffer(first.cert_pem));
+        ssl_->use_private_key(asio::buffer(first.key_pem), ssl::context::pem);
+        std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_mem_buf(first.key_pem.data(), -1), BIO_free);
+        EVP_PKEY* key = key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
+        if (key == nullptr) {
+            ERR_clear_error();
+            throw std::runtime_error("cannot read back the key of the fleet's certificates");
+        }
+        tls_owned_.emplace_back(key, EVP_PKEY_free);
+        for (const auto& pem : pems) {
+            std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
             X509* cert = cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr;
             if (cert == nullptr) {
                 ERR_clear_error();
