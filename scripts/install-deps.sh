@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev catch2
   cmake ninja-build g++ clang clang-format libclang-rt-14-dev llvm openssl
+  dpkg-dev file binutils pkgconf help2man man-db doxygen
 )
 bench_packages=(wrk nginx-light gnuplot-nox libbenchmark-dev jq gawk time)
 

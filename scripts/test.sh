@@ -4,9 +4,13 @@
 #   1. deps   install missing Debian packages (scripts/install-deps.sh)
 #   2. format every C++ source matches .clang-format (clang-format --dry-run --Werror)
 #   3. ci     g++ build with warnings as errors, full CTest suite
-#   4. asan   g++ ASan+UBSan build, full CTest suite with leak detection
-#   5. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
-#   6. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
+#   4. package Release build for /usr, cpack -G DEB, both packages unpacked into an empty root,
+#             test/consumer (find_package) and a pkg-config program built and run there against the
+#             root's plexbutler-emulator, man pages and bash completion checked (test/package/run.sh)
+#   5. docs   the Doxygen reference of the public headers: any warning fails (Doxyfile)
+#   6. asan   g++ ASan+UBSan build, full CTest suite with leak detection
+#   7. tsan   g++ TSan build of the test sources that have [stress] test cases, those cases only
+#   8. fuzz   clang libFuzzer targets under test/fuzz, each run for PLEXBUTLER_FUZZ_SECONDS
 #             (PLEXBUTLER_JOBS of them at a time)
 # Every stage runs even when an earlier one failed (except deps); the exit status is
 # non-zero when any stage failed. Environment:
@@ -18,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs=${PLEXBUTLER_JOBS:-2}
 fuzz_seconds=${PLEXBUTLER_FUZZ_SECONDS:-30}
-stages=${PLEXBUTLER_STAGES:-"deps format ci asan tsan fuzz"}
+stages=${PLEXBUTLER_STAGES:-"deps format ci package docs asan tsan fuzz"}
 summary=()
 failed=0
 
@@ -58,6 +62,20 @@ stage_format() {
 stage_ci() {
   configure_and_build ci
   run_ctest ci
+}
+
+# The Debian packages in an empty root (test/package/run.sh, which says what it checks).
+stage_package() {
+  JOBS=$jobs test/package/run.sh build/package
+}
+
+# Doxyfile has WARN_AS_ERROR = FAIL_ON_WARNINGS: an undocumented public declaration or a broken
+# reference fails the stage; every warning is printed.
+stage_docs() {
+  rm -rf build/doxygen
+  mkdir -p build/doxygen # doxygen makes only the last directory of OUTPUT_DIRECTORY
+  doxygen Doxyfile
+  echo "docs: the reference has $(find build/doxygen/html -name '*.html' | wc -l) pages, no warning"
 }
 
 stage_asan() {
@@ -147,9 +165,9 @@ run_stage() {
   rc=$?
   local seconds=$(( $(date +%s) - start ))
   if [[ $rc -eq 0 ]]; then
-    summary+=("$(printf '%-5s passed  (%ds)' "$name" "$seconds")")
+    summary+=("$(printf '%-7s passed  (%ds)' "$name" "$seconds")")
   else
-    summary+=("$(printf '%-5s FAILED  (%ds, exit %d)' "$name" "$seconds" "$rc")")
+    summary+=("$(printf '%-7s FAILED  (%ds, exit %d)' "$name" "$seconds" "$rc")")
     failed=1
   fi
   return "$rc"

@@ -77,6 +77,7 @@ struct plex_error {
     /// HTTP status echoed by the server, if present.
     std::optional<std::int64_t> status;
 
+    /// @brief Field-wise equality.
     friend bool operator==(const plex_error&, const plex_error&) = default;
 };
 
@@ -85,6 +86,7 @@ struct plex_error_list {
     /// The entries of `errors[]`, in order.
     std::vector<plex_error> errors;
 
+    /// @brief Equal when both lists hold equal entries in the same order.
     friend bool operator==(const plex_error_list&, const plex_error_list&) = default;
 };
 

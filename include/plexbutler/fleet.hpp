@@ -161,6 +161,7 @@ public:
 
     /// @brief Adds a server with complete client options.
     /// @param id a unique, non-empty name for the server (its URL is a good choice).
+    /// @param opts the server's client options, as for `client`'s constructor.
     /// @throws std::invalid_argument if the id is empty or taken, or the options are invalid
     /// (the same checks as `client`'s constructor).
     void add_server(std::string id, client_options opts);
@@ -181,11 +182,17 @@ public:
     /// **Cancellation:** when the awaiting coroutine is cancelled, requests in flight are
     /// cancelled and servers not yet done report `error::cancelled`; the call still returns.
     /// @{
+
+    /// @brief `client::get_butler_tasks` on every server: one task list (or failure) per server.
     boost::asio::awaitable<std::vector<server_result<tasks_response>>> get_butler_tasks(fleet_call_options opts = {});
+    /// @brief `client::start_all_tasks` on every server.
     boost::asio::awaitable<std::vector<server_result<task_response>>> start_all_tasks(fleet_call_options opts = {});
+    /// @brief `client::stop_all_tasks` on every server.
     boost::asio::awaitable<std::vector<server_result<task_response>>> stop_all_tasks(fleet_call_options opts = {});
+    /// @brief `client::start_task` on every server: an unknown task is that server's `error::not_found`.
     boost::asio::awaitable<std::vector<server_result<task_response>>> start_task(task_name name,
                                                                                  fleet_call_options opts = {});
+    /// @brief `client::stop_task` on every server.
     boost::asio::awaitable<std::vector<server_result<task_response>>> stop_task(task_name name,
                                                                                 fleet_call_options opts = {});
     /// @}

@@ -42,6 +42,7 @@ struct butler_task {
     /// User-friendly description.
     std::optional<std::string> description;
 
+    /// @brief Field-wise equality (an absent field equals only an absent field).
     friend bool operator==(const butler_task&, const butler_task&) = default;
 };
 

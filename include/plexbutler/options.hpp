@@ -144,6 +144,24 @@ struct client_options {
     /// The constructor throws `std::invalid_argument` naming the first malformed pin, or when pins
     /// are given for an `http://` server.
     std::vector<std::string> pinned_public_keys;
+    /// Connect to the address a plex.direct host name encodes without asking DNS: the host
+    /// `192-168-1-10.<hash>.plex.direct` is 192.168.1.10, the way Plex names its servers (`<hash>`
+    /// is 32 hexadecimal digits; IPv6 has eight dash-separated groups,
+    /// `fd00-0000-0000-0000-0000-0000-0000-0010.<hash>.plex.direct`). Resolvers with DNS-rebinding
+    /// protection refuse to answer these names with private addresses; plex.direct's DNS would only
+    /// answer the same address. The Host header, SNI and certificate verification keep the full
+    /// name, so the certificate still proves the server. On by default; false resolves such names
+    /// through DNS. Names of any other form or domain are always resolved. See docs/tls.md.
+    bool plex_direct_without_dns = true;
+    /// Address overrides with the semantics of curl's `--resolve`: entries
+    /// `HOST:PORT:ADDR[,ADDR...]`, IPv6 in brackets (`nas.example:32400:192.168.1.10`,
+    /// `[::1]:443:[::1]`). When the server URL's host and port match an entry, connections go to its
+    /// addresses, tried in order, without DNS; the Host header, SNI, certificate verification and
+    /// the token stay with the URL's host name. Takes precedence over `plex_direct_without_dns`.
+    /// Entries for other hosts or ports do nothing, but every entry must be valid
+    /// (`std::invalid_argument` otherwise, also for two entries of one host and port). curl's
+    /// `+HOST`, `-HOST` and `*` forms are not supported. Default: none.
+    std::vector<std::string> address_overrides;
 
     /// Retry policy (off by default).
     retry_policy retry;

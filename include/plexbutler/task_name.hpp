@@ -44,7 +44,9 @@ public:
     /// @brief True when the name is one of those in either OpenAPI document.
     bool is_documented() const noexcept;
 
+    /// @brief Byte-wise equality of the names (task names are case-sensitive).
     friend bool operator==(const task_name&, const task_name&) = default;
+    /// @brief Byte-wise ordering of the names.
     friend auto operator<=>(const task_name&, const task_name&) = default;
 
 private:

@@ -1,6 +1,7 @@
 #include "emulator/engine.hpp"
 
 #include "emulator/fleet_plan.hpp"
+#include "emulator/named_tls.hpp"
 #include "emulator/splitmix.hpp"
 
 #include <plexbutler/emulator/tls.hpp>
@@ -68,6 +69,7 @@ fleet_options validated(fleet_options o)
         throw std::invalid_argument("use either TLS certificate files or a self-signed certificate, not both");
     if (files && (s.tls_cert_file.empty() || s.tls_key_file.empty()))
         throw std::invalid_argument("HTTPS needs both a certificate file and a key file");
+    check_named_tls(s);
 
     if (o.servers == 0)
         throw std::invalid_argument("fleet_options.servers must be at least 1");
@@ -386,6 +388,13 @@ void engine::make_tls()
             throw std::runtime_error("cannot load TLS certificate/key (" + s.tls_cert_file + ", " + s.tls_key_file +
                                      "): " + e.code().message());
         }
+    } else if (wants_named_tls(s)) {
+        const named_identity id = make_named_identity(s); // tls_names, tls_plex_direct_hash
+        ssl_.emplace(ssl::context::tls_server);
+        ssl_->use_certificate_chain(asio::buffer(id.chain_pem));
+        ssl_->use_private_key(asio::buffer(id.key_pem), ssl::context::pem);
+        if (!s.tls_write_ca_file.empty())
+            write_file(s.tls_write_ca_file, id.ca_pem);
     } else if (!s.tls_self_signed_name.empty() && opts_.addressing == fleet_addressing::ports) {
         const certificate_pair pair = make_self_signed_certificate(s.tls_self_signed_name);
         ssl_.emplace(ssl::context::tls_server);

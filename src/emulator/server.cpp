@@ -2,6 +2,7 @@
 #include <plexbutler/emulator/server.hpp>
 
 #include "emulator/engine.hpp"
+#include "emulator/named_tls.hpp"
 
 namespace plexbutler::emulator {
 namespace {
@@ -19,7 +20,13 @@ fleet_options fleet_of_one(server_options opts)
 
 // A server is a fleet of one server on its own port: the same engine, sessions and router.
 struct server::impl {
-    explicit impl(server_options o) : engine(fleet_of_one(std::move(o))), url(engine.url(0)) {}
+    explicit impl(server_options o)
+        : listen_host(o.listen_host), plex_direct_hash(o.tls_plex_direct_hash), engine(fleet_of_one(std::move(o))),
+          url(plex_direct_hash.empty() ? engine.url(0)
+                                       : detail::plex_direct_url(listen_host, plex_direct_hash, engine.port(0)))
+    {
+    }
+    const std::string listen_host, plex_direct_hash; // before the engine, which takes the options
     detail::engine engine;
     const std::string url;
 };

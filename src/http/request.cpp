@@ -1,4 +1,6 @@
 #include "http/request.hpp"
+#include "http/address_override.hpp"
+#include "http/plex_direct.hpp"
 #include "util/ascii.hpp"
 
 #include <plexbutler/client.hpp>
@@ -113,6 +115,21 @@ endpoint parse_endpoint(const client_options& opts)
     ep.server = host_lit + ":" + std::to_string(ep.port);
     ep.origin = scheme + "://" + ep.server;
     ep.host_header = ep.port == default_port ? host_lit : ep.server;
+
+    // An override comes first (curl's --resolve), then a plex.direct name, then DNS.
+    for (const auto& o : parse_address_overrides(opts.address_overrides)) {
+        if (!o.matches(ep.host, ep.port))
+            continue;
+        for (const auto& a : o.addresses)
+            ep.connect_to.emplace_back(a, ep.port);
+        ep.connect_source = address_source::override_list;
+    }
+    if (ep.connect_to.empty() && !ep.host_is_ip && opts.plex_direct_without_dns) {
+        if (const auto a = plex_direct_address(ep.host)) {
+            ep.connect_to.emplace_back(*a, ep.port);
+            ep.connect_source = address_source::plex_direct;
+        }
+    }
     return ep;
 }
 

@@ -8,11 +8,21 @@
 
 #include <plexbutler/options.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace plexbutler::detail {
+
+/// Where the addresses of `endpoint::connect_to` come from.
+enum class address_source : unsigned char {
+    dns,           ///< none: `host` is resolved (or is an IP literal)
+    override_list, ///< an entry of `client_options::address_overrides`
+    plex_direct,   ///< the address a plex.direct host name encodes
+};
 
 /// Where requests go, parsed once from the options.
 struct endpoint {
@@ -25,9 +35,15 @@ struct endpoint {
     std::string origin;      ///< `scheme://host:port`.
     std::string server;      ///< `host:port` with IPv6 in brackets (diagnostics).
     std::string host_header; ///< `Host` value: port only when not the scheme default.
+    /// Addresses to connect to, in order, instead of resolving `host` (which still names the server
+    /// for the Host header, SNI and certificate verification). Empty: resolve `host`.
+    std::vector<boost::asio::ip::tcp::endpoint> connect_to;
+    address_source connect_source = address_source::dns;
 };
 
-/// Parses `server_url` or the templated fields. @throws std::invalid_argument.
+/// Parses `server_url` or the templated fields, and the address overrides (every entry, even
+/// those for other hosts); sets `connect_to` from the matching override, else from a plex.direct
+/// name when `plex_direct_without_dns` is set. @throws std::invalid_argument.
 endpoint parse_endpoint(const client_options& opts);
 
 /// True when `value` contains a control character other than HTAB (CR, LF, NUL, DEL, ...).

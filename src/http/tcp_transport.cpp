@@ -162,7 +162,11 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         msg = "after " + std::to_string(millisecond_count(ms)) + " ms connecting to " + ep_->server;
     };
     error_code ec;
-    if (ep_->host_is_ip) {
+    if (!ep_->connect_to.empty()) {
+        // An address override or a plex.direct name: no DNS; the addresses are tried in order.
+        c.tcp().expires_at(cdeadline);
+        co_await c.tcp().async_connect(ep_->connect_to, asio::redirect_error(asio::use_awaitable, ec));
+    } else if (ep_->host_is_ip) {
         tcp::endpoint endpoint(asio::ip::make_address(ep_->host), ep_->port);
         c.tcp().expires_at(cdeadline);
         co_await c.tcp().async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
@@ -201,7 +205,15 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             msg = "while connecting to " + ep_->server;
             co_return error::cancelled;
         }
-        msg = "to " + ep_->server + ": " + ec.message();
+        msg = "to " + ep_->server;
+        if (ep_->connect_source != address_source::dns) {
+            msg += " (at ";
+            for (std::size_t i = 0; i < ep_->connect_to.size(); ++i)
+                msg += (i == 0 ? "" : ", ") + ep_->connect_to[i].address().to_string();
+            msg += ep_->connect_source == address_source::plex_direct ? ", the address of its plex.direct name)"
+                                                                      : ", from the address overrides)";
+        }
+        msg += ": " + ec.message();
         co_return error::connect_failed;
     }
     error_code ignored;

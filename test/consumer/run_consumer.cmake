@@ -23,6 +23,16 @@ if(CONFIG)
   set(config_args --config ${CONFIG})
 endif()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
+# plexbutler.pc names the prefix it was installed to.
+file(GLOB_RECURSE pc_files ${prefix}/*/plexbutler.pc)
+list(LENGTH pc_files pc_count)
+if(NOT pc_count EQUAL 1)
+  message(FATAL_ERROR "expected one plexbutler.pc under ${prefix}, found: ${pc_files}")
+endif()
+file(STRINGS ${pc_files} pc_prefix REGEX "^prefix=")
+if(NOT pc_prefix STREQUAL "prefix=${prefix}")
+  message(FATAL_ERROR "${pc_files}: ${pc_prefix}, expected prefix=${prefix}")
+endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${consumer_build} -G ${GENERATOR}
   -DCMAKE_PREFIX_PATH=${prefix}
   -DCMAKE_CXX_COMPILER=${CXX_COMPILER}

@@ -5,6 +5,7 @@
 /// @brief Command-line parsing of `plexbutler`, without I/O (header-only so tests can include it).
 
 #include "common/args.hpp"
+#include "http/address_override.hpp"
 
 #include <plexbutler/error.hpp>
 #include <plexbutler/public_key_pin.hpp>
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -85,6 +87,9 @@ inline constexpr std::chrono::milliseconds default_watch_interval{10000};
 struct invocation {
     /// `--server` / `PLEX_SERVER_URL`.
     std::string server_url = "http://127.0.0.1:32400";
+    /// `--resolve HOST:PORT:ADDR[,ADDR...]` (repeatable): address overrides, as curl's
+    /// (`client_options::address_overrides`).
+    std::vector<std::string> resolve;
     /// `--token` / `PLEX_TOKEN`; never printed.
     std::string token;
     /// `--client-id`; empty means the library default.
@@ -167,6 +172,11 @@ Fleets (--servers FILE):
 
 Options:
   --server URL      Server URL (env PLEX_SERVER_URL; default http://127.0.0.1:32400)
+  --resolve HOST:PORT:ADDR[,ADDR...]
+                    Connect to ADDR (IPv6 in brackets) for HOST:PORT instead of asking DNS,
+                    as curl's --resolve; the certificate is still verified for HOST.
+                    Repeatable. (plex.direct names, https://192-168-1-10.HASH.plex.direct,
+                    connect to the address they encode without DNS in any case.)
   --token TOKEN     X-Plex-Token, at least 8 characters (env PLEX_TOKEN, preferred:
                     arguments are visible to other users of this machine). Never printed.
   --client-id ID    X-Plex-Client-Identifier (default: stable per machine)
@@ -281,6 +291,8 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
             server_option = true;
             if (inv.server_url.empty())
                 throw usage_error("--server needs a non-empty URL");
+        } else if (name == "--resolve") {
+            inv.resolve.push_back(value());
         } else if (name == "--token") {
             inv.token = value();
             token_option = true;
@@ -378,6 +390,11 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("--json is only valid with list, watch or --servers");
     if (concurrency_option && !inv.fleet())
         throw usage_error("--concurrency is only valid with --servers or watch");
+    try {
+        (void)plexbutler::detail::parse_address_overrides(inv.resolve); // the client's own check, once
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string("--resolve: ") + e.what());
+    }
     if (interval_option && inv.cmd != command::watch)
         throw usage_error("--interval-ms is only valid with watch");
     // redact() keeps a shorter token out of a message only where it stands alone (error.hpp); the

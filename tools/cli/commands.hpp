@@ -17,6 +17,7 @@ inline client_options make_client_options(const invocation& inv, logger_fn logge
 {
     client_options o;
     o.server_url = inv.server_url;
+    o.address_overrides = inv.resolve;
     o.token = inv.token;
     o.client_identifier = inv.client_id;
     o.product = "plexbutler-cli";

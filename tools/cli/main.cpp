@@ -3,6 +3,8 @@
 #include "commands.hpp"
 #include "format.hpp"
 
+#include "common/version.hpp"
+
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -30,7 +32,7 @@ int main(int argc, char** argv)
         return exit_code::success;
     }
     if (inv.version) {
-        std::cout << "plexbutler " << plexbutler::version_string << '\n';
+        std::cout << plexbutler::tools::version_text("plexbutler");
         return exit_code::success;
     }
     try {

@@ -1,6 +1,7 @@
 // plexbutler-emulator: a Plex Media Server Butler API emulator on the command line.
 
 #include "common/args.hpp"
+#include "common/version.hpp"
 
 #include <plexbutler/emulator/fleet.hpp>
 #include <plexbutler/emulator/server.hpp>
@@ -54,11 +55,22 @@ options:
   --tls-cert FILE          PEM certificate chain: serve HTTPS (needs --tls-key)
   --tls-key FILE           PEM private key
   --tls-self-signed NAME   serve HTTPS with a certificate made at start-up for NAME
-  --tls-write-ca FILE      with --tls-self-signed: write that certificate (PEM) to FILE
+  --tls-name NAME          serve HTTPS with a certificate for NAME (repeatable: one
+                           certificate for all of them; wildcards such as *.example.test
+                           and IP addresses allowed) issued by a certificate authority made
+                           at start-up; the server presents both certificates
+  --tls-plex-direct HASH   be a Plex server with machine hash HASH (32 lower-case hex
+                           digits): HTTPS with a certificate for *.HASH.plex.direct issued as
+                           for --tls-name, and "listening on" names the server by its
+                           plex.direct name, https://127-0-0-1.HASH.plex.direct:PORT, which
+                           plexbutler reaches without DNS (not with --fleet)
+  --tls-write-ca FILE      write the certificate clients trust (PEM) to FILE: the one of
+                           --tls-self-signed, or the authority of --tls-name/--tls-plex-direct
   --token-env NAME         require the token held by environment variable NAME (so it is
                            not on the command line); exclusive with --token
   --quiet                  no per-request log on stderr (tokens are always redacted)
   --help                   show this help
+  --version                show the versions of the emulator, Boost and OpenSSL
 
 fleet options (many independent emulated servers in one process, on --threads threads):
   --fleet N                serve N servers, each with its own tasks, state and counters;
@@ -208,13 +220,14 @@ bool valid_env_name(std::string_view name)
     });
 }
 
-command_line parse_args(int argc, char** argv, bool& help)
+command_line parse_args(int argc, char** argv, bool& help, bool& version)
 {
     command_line cl;
     plexbutler::emulator::server_options& o = cl.server;
     o.port = 32400;
     o.quiet = false;
     help = false;
+    version = false;
     plexbutler::tools::arg_reader reader(argc, argv, false);
     while (reader.more()) {
         const std::string_view flag = reader.next();
@@ -225,6 +238,8 @@ command_line parse_args(int argc, char** argv, bool& help)
         };
         if (flag == "--help" || flag == "-h") {
             help = true;
+        } else if (flag == "--version") {
+            version = true;
         } else if (flag == "--listen") {
             parse_listen(value(), o);
             cl.listen_given = true;
@@ -318,6 +333,17 @@ command_line parse_args(int argc, char** argv, bool& help)
             o.tls_key_file = std::string(value());
         } else if (flag == "--tls-self-signed") {
             o.tls_self_signed_name = std::string(value());
+        } else if (flag == "--tls-name") {
+            o.tls_names.emplace_back(value());
+            if (o.tls_names.back().empty())
+                throw usage_error("--tls-name: must not be empty");
+        } else if (flag == "--tls-plex-direct") {
+            o.tls_plex_direct_hash = std::string(value());
+            if (o.tls_plex_direct_hash.size() != 32 ||
+                !std::all_of(o.tls_plex_direct_hash.begin(), o.tls_plex_direct_hash.end(),
+                             [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+                throw usage_error("--tls-plex-direct: the hash must be 32 lower-case hexadecimal digits, got " +
+                                  quoted(o.tls_plex_direct_hash));
         } else if (flag == "--tls-write-ca") {
             o.tls_write_ca_file = std::string(value());
         } else if (flag == "--quiet") {
@@ -328,10 +354,13 @@ command_line parse_args(int argc, char** argv, bool& help)
     }
     if (o.tls_cert_file.empty() != o.tls_key_file.empty())
         throw usage_error("--tls-cert and --tls-key go together");
-    if (!o.tls_cert_file.empty() && !o.tls_self_signed_name.empty())
-        throw usage_error("--tls-cert/--tls-key and --tls-self-signed are exclusive");
-    if (!o.tls_write_ca_file.empty() && o.tls_self_signed_name.empty())
-        throw usage_error("--tls-write-ca needs --tls-self-signed");
+    const bool named = !o.tls_names.empty() || !o.tls_plex_direct_hash.empty();
+    if ((!o.tls_cert_file.empty() ? 1 : 0) + (o.tls_self_signed_name.empty() ? 0 : 1) + (named ? 1 : 0) > 1)
+        throw usage_error("--tls-cert/--tls-key, --tls-self-signed and --tls-name/--tls-plex-direct are exclusive");
+    if (!o.tls_write_ca_file.empty() && o.tls_self_signed_name.empty() && !named)
+        throw usage_error("--tls-write-ca needs --tls-self-signed, --tls-name or --tls-plex-direct");
+    if (cl.fleet && !o.tls_plex_direct_hash.empty())
+        throw usage_error("--tls-plex-direct serves one server: not with --fleet (use --tls-name)");
     const int token_sources =
         (cl.token_env.empty() && o.token ? 1 : 0) + (cl.token_env.empty() ? 0 : 1) + (cl.token_pattern.empty() ? 0 : 1);
     if (token_sources > 1)
@@ -489,9 +518,14 @@ int main(int argc, char** argv)
     command_line cl;
     try {
         bool help = false;
-        cl = parse_args(argc, argv, help);
+        bool version = false;
+        cl = parse_args(argc, argv, help, version);
         if (help) {
             std::cout << usage;
+            return 0;
+        }
+        if (version) {
+            std::cout << plexbutler::tools::version_text("plexbutler-emulator");
             return 0;
         }
     } catch (const usage_error& e) {

@@ -46,8 +46,20 @@ struct server_options {
     std::string tls_key_file;
     /// When set, HTTPS with a self-signed certificate made at start-up for this name.
     std::string tls_self_signed_name;
-    /// With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust.
+    /// With `tls_self_signed_name`: where to write that certificate (PEM) for clients to trust. With
+    /// `tls_names` or `tls_plex_direct_hash`: where to write the certificate authority's certificate.
     std::string tls_write_ca_file;
+    /// When not empty, HTTPS with a certificate made at start-up for these names (host names,
+    /// wildcards such as `*.example.test`, IPv4 or IPv6 literals), issued by a certificate authority
+    /// also made at start-up ("plexbutler emulator CA"): the server presents its certificate and the
+    /// authority's, and `tls_write_ca_file` receives the authority's certificate, the one a client
+    /// trusts. Exclusive with the certificate files and `tls_self_signed_name`. Default: none.
+    std::vector<std::string> tls_names;
+    /// When not empty, the server is a Plex server with this machine hash (32 lower-case hexadecimal
+    /// digits): HTTPS as with `tls_names`, with `*.<hash>.plex.direct` added to them, and `url()`
+    /// names it by its plex.direct name, e.g. `https://127-0-0-1.<hash>.plex.direct:PORT` (the
+    /// listen address with dashes), which a plexbutler client reaches without DNS. Default: empty.
+    std::string tls_plex_direct_hash;
     /// When false, logs each request to stderr (tokens redacted).
     bool quiet = true;
     /// Time allowed for a complete request head (and for each write); the connection is closed after it. Also the
@@ -73,7 +85,8 @@ public:
 
     /// @brief The bound port.
     std::uint16_t port() const noexcept;
-    /// @brief The base URL, e.g. `http://127.0.0.1:41234` or `https://[::1]:41234`.
+    /// @brief The base URL, e.g. `http://127.0.0.1:41234` or `https://[::1]:41234`; with
+    /// `tls_plex_direct_hash`, `https://127-0-0-1.<hash>.plex.direct:41234`.
     std::string url() const;
     /// @brief Stops accepting, closes connections gracefully and joins the threads. Idempotent.
     ///
