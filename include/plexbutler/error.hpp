@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,7 @@ enum class error {
     too_many_waiters,                ///< The pool's wait queue is full.
     client_shut_down,                ///< The client was shut down before the operation started.
     unknown_server,                  ///< A fleet call named a server id that is not in the fleet.
+    invalid_options, ///< `client::create`: the client options are invalid (other than URL and header values).
 };
 
 /// @brief The `boost::system` category of plexbutler errors (name `"plexbutler"`).
@@ -146,6 +148,25 @@ private:
     diagnostics diag_;
     std::string what_;
 };
+
+/// @name Printing
+/// `operator<<` writes one line of text (no newline); the definitions live in the library, so
+/// this header pulls in only `<iosfwd>`. Nothing printed ever contains the token.
+/// @{
+
+/// @brief Prints the error's message, e.g. `unauthorized`.
+/// @param os the stream. @param e the error. @return `os`.
+std::ostream& operator<<(std::ostream& os, error e);
+/// @brief Prints the entry as JSON, e.g. `{"code":1001,"message":"User could not be authenticated","status":401}`.
+/// @param os the stream. @param e the entry. @return `os`.
+std::ostream& operator<<(std::ostream& os, const plex_error& e);
+/// @brief Prints the body as JSON, `{"errors":[...]}`.
+/// @param os the stream. @param l the list. @return `os`.
+std::ostream& operator<<(std::ostream& os, const plex_error_list& l);
+/// @brief Prints `f.message()`, e.g. `unauthorized (HTTP 401): User could not be authenticated (code 1001) [GET /butler]`.
+/// @param os the stream. @param f the failure. @return `os`.
+std::ostream& operator<<(std::ostream& os, const failure& f);
+/// @}
 
 /// @brief Throws `butler_error(f)`; makes `boost::system::result<T, failure>::value()` throw it.
 [[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);

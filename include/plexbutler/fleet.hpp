@@ -11,8 +11,11 @@
 #include <plexbutler/response.hpp>
 #include <plexbutler/task_name.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -21,6 +24,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace boost::asio {
@@ -31,7 +36,9 @@ namespace plexbutler {
 
 namespace detail {
 class fleet_impl;
-}
+/// The operations `fleet::launch` runs.
+enum class fleet_op : unsigned char { list, start_all, stop_all, start_task, stop_task };
+} // namespace detail
 
 /// @brief Configuration of a `fleet`. Validated once by the constructor
 /// (`std::invalid_argument` on nonsense).
@@ -89,6 +96,11 @@ struct server_result {
     std::string server; ///< The server's id.
     result<T> value;    ///< Its response, or why it failed.
 };
+
+/// @brief Completion signature of the fleet operations with a completion token: one result per
+/// server. The operation as a whole never fails, so there is no error code.
+template <class Response>
+using fleet_signature = void(std::vector<server_result<Response>>);
 
 /// @brief What a change event reports.
 enum class fleet_event_kind {
@@ -197,6 +209,87 @@ public:
                                                                                 fleet_call_options opts = {});
     /// @}
 
+    /// @name Fleet operations with any completion token
+    /// The operations above as initiating functions that take any Asio completion token, with
+    /// the signature `void(std::vector<server_result<Response>>)` (`fleet_signature`): the
+    /// operation never fails as a whole, each server's failure is in its `server_result`.
+    /// With the default token, `use_awaitable`, each returns the awaitable operation of the same
+    /// name (same cost); with any other token (a callback, `use_future`, `deferred`,
+    /// `as_tuple(use_awaitable)`) the operation runs in a coroutine `co_spawn`ed on the fleet's
+    /// executor and the handler is invoked through its associated executor, never from inside
+    /// the initiating function. The servers are those of the fleet when the operation is
+    /// initiated (for `deferred`, when it is launched).
+    /// **Cancellation:** the handler's cancellation slot (`bind_cancellation_slot`) is honoured
+    /// as by an awaiting coroutine: requests in flight are cancelled and the servers not yet
+    /// done report `error::cancelled`; the handler still receives every server's result.
+    /// **Thread safety:** any thread, concurrently.
+    /// @{
+
+    /// @brief `get_butler_tasks` on every server with any completion token.
+    /// @param opts which servers, and the per-server call options.
+    /// @param token the completion token; signature `void(std::vector<server_result<tasks_response>>)`.
+    /// @return whatever the token makes of the operation.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(fleet_signature<tasks_response>)
+                  CompletionToken = boost::asio::use_awaitable_t<>>
+    auto async_get_butler_tasks(fleet_call_options opts = {}, CompletionToken&& token = {})
+    {
+        if constexpr (std::is_same_v<std::remove_cvref_t<CompletionToken>, boost::asio::use_awaitable_t<>>)
+            return get_butler_tasks(std::move(opts));
+        else
+            return boost::asio::async_initiate<CompletionToken, fleet_signature<tasks_response>>(
+                [](auto handler, std::shared_ptr<detail::fleet_impl> impl, fleet_call_options o) {
+                    launch_list(std::move(impl), std::move(o), std::move(handler));
+                },
+                token, impl_, std::move(opts));
+    }
+    /// @brief `start_all_tasks` on every server with any completion token.
+    /// @param opts which servers, and the per-server call options.
+    /// @param token the completion token; signature `void(std::vector<server_result<task_response>>)`.
+    /// @return whatever the token makes of the operation.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(fleet_signature<task_response>)
+                  CompletionToken = boost::asio::use_awaitable_t<>>
+    auto async_start_all_tasks(fleet_call_options opts = {}, CompletionToken&& token = {})
+    {
+        return initiate_outcome(detail::fleet_op::start_all, std::nullopt, std::move(opts),
+                                std::forward<CompletionToken>(token));
+    }
+    /// @brief `stop_all_tasks` on every server with any completion token.
+    /// @param opts which servers, and the per-server call options.
+    /// @param token the completion token; signature `void(std::vector<server_result<task_response>>)`.
+    /// @return whatever the token makes of the operation.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(fleet_signature<task_response>)
+                  CompletionToken = boost::asio::use_awaitable_t<>>
+    auto async_stop_all_tasks(fleet_call_options opts = {}, CompletionToken&& token = {})
+    {
+        return initiate_outcome(detail::fleet_op::stop_all, std::nullopt, std::move(opts),
+                                std::forward<CompletionToken>(token));
+    }
+    /// @brief `start_task` on every server with any completion token.
+    /// @param name the task.
+    /// @param opts which servers, and the per-server call options.
+    /// @param token the completion token; signature `void(std::vector<server_result<task_response>>)`.
+    /// @return whatever the token makes of the operation.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(fleet_signature<task_response>)
+                  CompletionToken = boost::asio::use_awaitable_t<>>
+    auto async_start_task(task_name name, fleet_call_options opts = {}, CompletionToken&& token = {})
+    {
+        return initiate_outcome(detail::fleet_op::start_task, std::move(name), std::move(opts),
+                                std::forward<CompletionToken>(token));
+    }
+    /// @brief `stop_task` on every server with any completion token.
+    /// @param name the task.
+    /// @param opts which servers, and the per-server call options.
+    /// @param token the completion token; signature `void(std::vector<server_result<task_response>>)`.
+    /// @return whatever the token makes of the operation.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(fleet_signature<task_response>)
+                  CompletionToken = boost::asio::use_awaitable_t<>>
+    auto async_stop_task(task_name name, fleet_call_options opts = {}, CompletionToken&& token = {})
+    {
+        return initiate_outcome(detail::fleet_op::stop_task, std::move(name), std::move(opts),
+                                std::forward<CompletionToken>(token));
+    }
+    /// @}
+
     /// @brief Starts the poller (idempotent). Each server is polled once per
     /// `poll_interval` at its own phase; servers added later join the schedule.
     void start_polling();
@@ -226,6 +319,34 @@ public:
     boost::asio::any_io_executor get_executor() const;
 
 private:
+    // The token path, compiled once in the library: co_spawns the operation on the fleet's executor.
+    static void launch_list(std::shared_ptr<detail::fleet_impl> impl, fleet_call_options opts,
+                            boost::asio::any_completion_handler<fleet_signature<tasks_response>> handler);
+    static void launch_outcome(std::shared_ptr<detail::fleet_impl> impl, detail::fleet_op op,
+                               std::optional<task_name> name, fleet_call_options opts,
+                               boost::asio::any_completion_handler<fleet_signature<task_response>> handler);
+
+    template <class CompletionToken>
+    auto initiate_outcome(detail::fleet_op op, std::optional<task_name> name, fleet_call_options opts,
+                          CompletionToken&& token)
+    {
+        if constexpr (std::is_same_v<std::remove_cvref_t<CompletionToken>, boost::asio::use_awaitable_t<>>) {
+            switch (op) {
+            case detail::fleet_op::start_task: return start_task(std::move(*name), std::move(opts));
+            case detail::fleet_op::stop_task: return stop_task(std::move(*name), std::move(opts));
+            case detail::fleet_op::stop_all: return stop_all_tasks(std::move(opts));
+            default: return start_all_tasks(std::move(opts));
+            }
+        } else {
+            return boost::asio::async_initiate<CompletionToken, fleet_signature<task_response>>(
+                [](auto handler, std::shared_ptr<detail::fleet_impl> impl, detail::fleet_op o,
+                   std::optional<task_name> n, fleet_call_options co) {
+                    launch_outcome(std::move(impl), o, std::move(n), std::move(co), std::move(handler));
+                },
+                token, impl_, op, std::move(name), std::move(opts));
+        }
+    }
+
     std::shared_ptr<detail::fleet_impl> impl_;
 };
 

@@ -12,6 +12,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,17 @@ struct butler_task_list {
     /// @brief Equality of the task lists (the envelope is ignored).
     friend bool operator==(const butler_task_list& a, const butler_task_list& b) { return a.tasks == b.tasks; }
 };
+
+/// @brief Prints the task as a JSON object with the fields that are present, as `value_from` writes
+/// it, e.g. `{"name":"BackupDatabase","interval":3,"enabled":true}` (no newline).
+/// @param os the stream. @param t the task. @return `os`.
+std::ostream& operator<<(std::ostream& os, const butler_task& t);
+/// @brief Prints the list as JSON, `{"ButlerTasks":{"ButlerTask":[...]}}`, on one line.
+/// @param os the stream. @param l the list. @return `os`.
+std::ostream& operator<<(std::ostream& os, const butler_task_list& l);
+/// @brief Prints the envelope's key: `ButlerTasks` or `MediaContainer`.
+/// @param os the stream. @param e the envelope. @return `os`.
+std::ostream& operator<<(std::ostream& os, task_list_envelope e);
 
 /// @brief Limits applied when parsing JSON from a server.
 struct json_limits {

@@ -175,6 +175,13 @@ struct call_options {
     std::optional<std::chrono::milliseconds> timeout;
     /// Overrides `client_options::retry` for this call.
     std::optional<retry_policy> retry;
+    /// When not null, a failed operation writes its diagnostics (HTTP status, Plex `errors[]`,
+    /// request line; never the token) here before it completes; a successful one leaves it as it
+    /// was. This is how callers of the `async_*` functions with a completion token other than
+    /// `use_awaitable` (whose `void(error_code, T)` signature has no room for them) get the
+    /// diagnostics. The object is the caller's: it must outlive the operation and not be read
+    /// until the operation has completed. The fleet ignores it (`server_result` holds each failure).
+    diagnostics* diag = nullptr;
 };
 
 /// @brief Pool statistics, a consistent snapshot.

@@ -6,6 +6,7 @@
 
 #include <plexbutler/models.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,20 @@ struct response {
 using tasks_response = response<butler_task_list>;
 /// @brief Response of `start_task`, `stop_task`, `start_all_tasks`, `stop_all_tasks`.
 using task_response = response<task_outcome>;
+
+/// @brief Prints `to_string(o)`, e.g. `already running`.
+/// @param os the stream. @param o the outcome. @return `os`.
+std::ostream& operator<<(std::ostream& os, task_outcome o);
+/// @brief Prints the status line and the header fields, one per line (`\n`), bytes outside
+/// printable ASCII escaped as `\xNN`.
+/// @param os the stream. @param r the response head. @return `os`.
+std::ostream& operator<<(std::ostream& os, const raw_response& r);
+/// @brief Prints `HTTP <status>: <content>`, the content as its own `operator<<` prints it.
+/// @param os the stream. @param r the response. @return `os`.
+std::ostream& operator<<(std::ostream& os, const tasks_response& r);
+/// @brief Prints `HTTP <status>: <outcome>`, e.g. `HTTP 202: already running`.
+/// @param os the stream. @param r the response. @return `os`.
+std::ostream& operator<<(std::ostream& os, const task_response& r);
 
 } // namespace plexbutler
 

@@ -9,6 +9,7 @@
 #include <boost/system/result.hpp>
 
 #include <compare>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,10 @@ private:
     task_name(trusted, std::string name) : name_(std::move(name)) {}
     std::string name_;
 };
+
+/// @brief Prints the name as sent on the wire (always printable ASCII).
+/// @param os the stream. @param name the name. @return `os`.
+std::ostream& operator<<(std::ostream& os, const task_name& name);
 
 /// @brief Every task name that appears in either OpenAPI document (0.0.3 and 1.1.1), sorted.
 std::span<const std::string_view> documented_task_names() noexcept;

@@ -2,10 +2,20 @@
 
 #include "client/client_impl.hpp"
 #include "client/pool_client.hpp"
+#include "http/request.hpp"
 #include "http/tcp_transport.hpp"
+#include "sansio/retry.hpp"
 
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <exception>
+#include <stdexcept>
 
 namespace plexbutler {
 
@@ -58,6 +68,52 @@ client::~client()
 {
     if (impl_)
         impl_->shutdown();
+}
+
+client& client::operator=(client&& other) noexcept
+{
+    if (impl_ && impl_ != other.impl_)
+        impl_->shutdown();
+    impl_ = std::move(other.impl_);
+    return *this;
+}
+
+namespace {
+
+failure invalid(error e, const std::invalid_argument& what, const std::string& token)
+{
+    failure f{e, {}};
+    f.diag.server_message = redact(what.what(), token);
+    return f;
+}
+
+} // namespace
+
+// The checks in the constructor's order, each with its own code; the constructor then runs them again.
+result<client> client::create(asio::any_io_executor ex, client_options opts)
+{
+    detail::endpoint ep;
+    try {
+        ep = detail::parse_endpoint(opts);
+    } catch (const std::invalid_argument& e) {
+        return invalid(error::invalid_server_url, e, opts.token);
+    }
+    try {
+        detail::request_templates check(opts, ep);
+    } catch (const std::invalid_argument& e) {
+        return invalid(error::invalid_header_value, e, opts.token);
+    }
+    std::string token = opts.token;
+    try {
+        return client(std::move(ex), std::move(opts));
+    } catch (const std::invalid_argument& e) {
+        return invalid(error::invalid_options, e, token);
+    }
+}
+
+result<client> client::create(asio::io_context& ctx, client_options opts)
+{
+    return create(ctx.get_executor(), std::move(opts));
 }
 
 namespace {
@@ -130,17 +186,26 @@ asio::awaitable<task_response> outcome(impl_ptr impl, operation_kind op, call_op
 
 // `name` is the caller's copy (names up to 15 bytes fit std::string's inline buffer); validated
 // when the operation runs, so that an invalid name fails the operation, not the call.
+// The failure of an invalid name; like every failure, it is also written to `opts.diag`.
+failure invalid_name(std::string_view name, const call_options& opts)
+{
+    failure f = task_name::parse(name).error();
+    if (opts.diag != nullptr)
+        *opts.diag = f.diag;
+    return f;
+}
+
 asio::awaitable<result<task_response>> try_named(impl_ptr impl, operation_kind op, std::string name, call_options opts)
 {
     if (!task_name::is_valid(name))
-        co_return task_name::parse(name).error();
+        co_return invalid_name(name, opts);
     co_return co_await impl->run_outcome(op, name, std::move(opts));
 }
 
 asio::awaitable<task_response> named(impl_ptr impl, operation_kind op, std::string name, call_options opts)
 {
     if (!task_name::is_valid(name))
-        throw butler_error(task_name::parse(name).error());
+        throw butler_error(invalid_name(name, opts));
     co_return value_or_throw(co_await impl->run_outcome(op, name, std::move(opts)));
 }
 
@@ -174,6 +239,16 @@ asio::awaitable<result<task_response>> client::try_start_task(std::string_view n
 asio::awaitable<result<task_response>> client::try_stop_task(std::string_view name, call_options opts)
 {
     return try_named(impl_, operation_kind::stop_task, std::string(name), std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_start_task(const task_name& name, call_options opts)
+{
+    return try_named(impl_, operation_kind::start_task, name.str(), std::move(opts));
+}
+
+asio::awaitable<result<task_response>> client::try_stop_task(const task_name& name, call_options opts)
+{
+    return try_named(impl_, operation_kind::stop_task, name.str(), std::move(opts));
 }
 
 asio::awaitable<tasks_response> client::get_butler_tasks(call_options opts) { return list(impl_, std::move(opts)); }
@@ -211,6 +286,119 @@ asio::awaitable<task_response> client::stop_task(const task_name& name, call_opt
 asio::awaitable<task_response> client::stop_task(std::string_view name, call_options opts)
 {
     return named(impl_, operation_kind::stop_task, std::string(name), std::move(opts));
+}
+
+// ---- completion tokens ------------------------------------------------------------------------
+
+namespace {
+
+// What co_spawn completes: unwraps the coroutine's result<T> into the handler's (error_code, T).
+// It exposes the handler's executor and cancellation slot, so co_spawn completes on that executor
+// and connects that slot to the coroutine; and its allocator, for co_spawn's bookkeeping.
+template <class Signature, class T>
+struct token_completion {
+    asio::any_completion_handler<Signature> handler;
+    asio::any_completion_executor executor;
+
+    using executor_type = asio::any_completion_executor;
+    executor_type get_executor() const noexcept { return executor; }
+    using cancellation_slot_type = asio::cancellation_slot;
+    cancellation_slot_type get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+    using allocator_type = typename asio::any_completion_handler<Signature>::allocator_type;
+    allocator_type get_allocator() const noexcept { return handler.get_allocator(); }
+
+    void operator()(std::exception_ptr e, result<T> r)
+    {
+        if (e)
+            std::rethrow_exception(e); // not a request failure (those are results): out of run()
+        if constexpr (std::is_void_v<T>) {
+            std::move(handler)(r ? boost::system::error_code{} : r.error().code);
+        } else {
+            if (r)
+                std::move(handler)(boost::system::error_code{}, std::move(*r));
+            else
+                std::move(handler)(r.error().code, T{});
+        }
+    }
+};
+
+template <class Signature, class T>
+token_completion<Signature, T> make_completion(asio::any_completion_handler<Signature> h,
+                                               const asio::any_io_executor& fallback)
+{
+    auto ex = asio::get_associated_executor(h, fallback);
+    return {std::move(h), std::move(ex)};
+}
+
+// As the awaitable forms: invalid call options throw before anything starts.
+void check_call_options(const call_options& opts)
+{
+    if (opts.retry) {
+        if (auto* msg = detail::validate_retry_policy(*opts.retry))
+            throw std::invalid_argument(std::string("call_options.") + msg);
+    }
+}
+
+// co_spawn filters cancellation down to terminal; an awaited operation takes what its awaiter's
+// state lets through. Accepting every type here makes both paths react to the same requests.
+asio::awaitable<result<tasks_response>> token_list(impl_ptr impl, call_options opts)
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_return co_await impl->run_list(std::move(opts), nullptr);
+}
+
+asio::awaitable<result<void>> token_refresh(impl_ptr impl, tasks_response* tasks, call_options opts)
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_return co_await try_refresh(std::move(impl), *tasks, std::move(opts));
+}
+
+asio::awaitable<result<task_response>> token_outcome(impl_ptr impl, operation_kind op, std::string name,
+                                                     call_options opts)
+{
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    if ((op == operation_kind::start_task || op == operation_kind::stop_task) && !task_name::is_valid(name))
+        co_return invalid_name(name, opts);
+    co_return co_await impl->run_outcome(op, name, std::move(opts));
+}
+
+operation_kind kind_of(detail::outcome_op op) noexcept
+{
+    switch (op) {
+    case detail::outcome_op::start_all: return operation_kind::start_all;
+    case detail::outcome_op::stop_all: return operation_kind::stop_all;
+    case detail::outcome_op::start_task: return operation_kind::start_task;
+    case detail::outcome_op::stop_task: return operation_kind::stop_task;
+    }
+    return operation_kind::start_all;
+}
+
+} // namespace
+
+void client::launch_list(impl_ptr impl, call_options opts, asio::any_completion_handler<tasks_signature> handler)
+{
+    check_call_options(opts);
+    const auto ex = impl->executor();
+    auto done = make_completion<tasks_signature, tasks_response>(std::move(handler), ex);
+    asio::co_spawn(ex, token_list(std::move(impl), std::move(opts)), std::move(done));
+}
+
+void client::launch_refresh(impl_ptr impl, tasks_response* tasks, call_options opts,
+                            asio::any_completion_handler<refresh_signature> handler)
+{
+    check_call_options(opts);
+    const auto ex = impl->executor();
+    auto done = make_completion<refresh_signature, void>(std::move(handler), ex);
+    asio::co_spawn(ex, token_refresh(std::move(impl), tasks, std::move(opts)), std::move(done));
+}
+
+void client::launch_outcome(impl_ptr impl, detail::outcome_op op, std::string name, call_options opts,
+                            asio::any_completion_handler<outcome_signature> handler)
+{
+    check_call_options(opts);
+    const auto ex = impl->executor();
+    auto done = make_completion<outcome_signature, task_response>(std::move(handler), ex);
+    asio::co_spawn(ex, token_outcome(std::move(impl), kind_of(op), std::move(name), std::move(opts)), std::move(done));
 }
 
 pool_stats client::stats() const { return impl_->stats(); }

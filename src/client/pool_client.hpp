@@ -394,6 +394,8 @@ private:
                     out = ctx.fail(error::client_shut_down, op, name, "client shut down");
                     break;
                 }
+                if (co.diag != nullptr && !*out)
+                    *co.diag = out->error().diag; // for token users: their signature has only the code
                 co_return std::move(*out);
             }
         }

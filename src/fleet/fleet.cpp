@@ -5,6 +5,7 @@
 #include "fleet/task_diff.hpp"
 #include "util/random.hpp"
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -655,6 +657,7 @@ std::shared_ptr<detail::op_state<T>> make_op(const std::shared_ptr<detail::fleet
     auto st = std::make_shared<detail::op_state<T>>(impl->executor());
     st->kind = kind;
     st->call = std::move(opts.call);
+    st->call.diag = nullptr; // one per call, not per server: the server_results carry the failures
     st->targets = impl->targets(opts.only);
     st->results.resize(st->targets.size());
     for (std::size_t i = 0; i < st->targets.size(); ++i)
@@ -695,6 +698,73 @@ asio::awaitable<std::vector<server_result<task_response>>> fleet::stop_task(task
     auto st = make_op<task_response>(impl_, detail::op_kind::stop, opts);
     st->name = std::move(name);
     return detail::run_fleet_op(impl_, std::move(st));
+}
+
+namespace {
+
+// What co_spawn completes: hands the results to the handler, through the handler's executor and
+// with its cancellation slot connected to the operation (see client.cpp's token_completion).
+template <class T>
+struct fleet_completion {
+    asio::any_completion_handler<fleet_signature<T>> handler;
+    asio::any_completion_executor executor;
+
+    using executor_type = asio::any_completion_executor;
+    executor_type get_executor() const noexcept { return executor; }
+    using cancellation_slot_type = asio::cancellation_slot;
+    cancellation_slot_type get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+    using allocator_type = typename asio::any_completion_handler<fleet_signature<T>>::allocator_type;
+    allocator_type get_allocator() const noexcept { return handler.get_allocator(); }
+
+    void operator()(std::exception_ptr e, std::vector<server_result<T>> results)
+    {
+        if (e)
+            std::rethrow_exception(e); // not a server's failure (those are results): out of run()
+        std::move(handler)(std::move(results));
+    }
+};
+
+template <class T>
+void spawn_fleet_op(const std::shared_ptr<detail::fleet_impl>& impl, std::shared_ptr<detail::op_state<T>> st,
+                    asio::any_completion_handler<fleet_signature<T>> handler)
+{
+    const auto& ex = impl->executor();
+    auto target = asio::get_associated_executor(handler, ex);
+    asio::co_spawn(
+        ex,
+        [](std::shared_ptr<detail::fleet_impl> self,
+           std::shared_ptr<detail::op_state<T>> s) -> asio::awaitable<std::vector<server_result<T>>> {
+            // As an awaiting coroutine that lets every cancellation type through.
+            co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+            co_return co_await detail::run_fleet_op(std::move(self), std::move(s));
+        }(impl, std::move(st)),
+        fleet_completion<T>{std::move(handler), std::move(target)});
+}
+
+} // namespace
+
+void fleet::launch_list(std::shared_ptr<detail::fleet_impl> impl, fleet_call_options opts,
+                        asio::any_completion_handler<fleet_signature<tasks_response>> handler)
+{
+    auto st = make_op<tasks_response>(impl, detail::op_kind::list, opts);
+    spawn_fleet_op(impl, std::move(st), std::move(handler));
+}
+
+void fleet::launch_outcome(std::shared_ptr<detail::fleet_impl> impl, detail::fleet_op op, std::optional<task_name> name,
+                           fleet_call_options opts,
+                           asio::any_completion_handler<fleet_signature<task_response>> handler)
+{
+    auto kind = detail::op_kind::start_all;
+    switch (op) {
+    case detail::fleet_op::start_all: kind = detail::op_kind::start_all; break;
+    case detail::fleet_op::stop_all: kind = detail::op_kind::stop_all; break;
+    case detail::fleet_op::start_task: kind = detail::op_kind::start; break;
+    case detail::fleet_op::stop_task: kind = detail::op_kind::stop; break;
+    case detail::fleet_op::list: break;
+    }
+    auto st = make_op<task_response>(impl, kind, opts);
+    st->name = std::move(name);
+    spawn_fleet_op(impl, std::move(st), std::move(handler));
 }
 
 void fleet::start_polling() { impl_->start_polling(); }

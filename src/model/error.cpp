@@ -68,6 +68,7 @@ private:
         case error::too_many_waiters: return "too many waiters for a connection";
         case error::client_shut_down: return "client shut down";
         case error::unknown_server: return "unknown server";
+        case error::invalid_options: return "invalid client options";
         }
         return ev == 0 ? "success" : "unknown plexbutler error";
     }

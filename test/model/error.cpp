@@ -14,7 +14,7 @@ using namespace plexbutler;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::connect_failed);
-constexpr int last_error = static_cast<int>(error::unknown_server);
+constexpr int last_error = static_cast<int>(error::invalid_options);
 
 } // namespace
 

@@ -61,7 +61,7 @@ sorted() { printf '%s\n' "$@" | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//'; }
 unset PLEX_SERVER_URL PLEX_TOKEN
 
 # Commands.
-check "commands" "demo list start start-all stop stop-all watch" "$(offered _plexbutler "$cli" "")"
+check "commands" "demo list pin start start-all stop stop-all watch" "$(offered _plexbutler "$cli" "")"
 check "commands starting with st" "start start-all stop stop-all" "$(offered _plexbutler "$cli" st)"
 check "command after options and their values" "list" \
     "$(offered _plexbutler "$cli" --server http://127.0.0.1:1 --timeout-ms 5 --json li)"
@@ -69,7 +69,7 @@ check "command after --name=value" "watch" "$(offered _plexbutler "$cli" --timeo
 check "nothing after a complete command" "" "$(offered _plexbutler "$cli" list "")"
 
 # Options: exactly those of --help.
-help_options=$("$cli" --help | grep -oE -- '--[a-z][a-z-]+' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
+help_options=$("$cli" --help | sed "s/curl's --[a-z-]*//g" | grep -oE -- '--[a-z][a-z-]+' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
 check "every option of --help, no other" "$help_options" "$(offered _plexbutler "$cli" --)"
 check "options starting with --ver" "--verbose --version" "$(offered _plexbutler "$cli" --ver)"
 check "options after the command" "--json" "$(offered _plexbutler "$cli" list --js)"
@@ -129,7 +129,7 @@ check "a server that is down answers within 4 s" "yes" "$([[ $((SECONDS - start)
 emulator_options=$("$emulator" --help | sed 's/--[a-z-]*-\*//g' | grep -oE -- '--[a-z][a-z-]+[a-z]' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
 check "plexbutler-emulator: every option of --help, no other" "$emulator_options" \
     "$(offered _plexbutler_emulator "$emulator" --)"
-check "plexbutler-emulator: options starting with --tls-" "--tls-cert --tls-key --tls-self-signed --tls-write-ca" \
+check "plexbutler-emulator: options starting with --tls-" "--tls-cert --tls-key --tls-name --tls-plex-direct --tls-self-signed --tls-write-ca" \
     "$(offered _plexbutler_emulator "$emulator" --tls-)"
 check "plexbutler-emulator: files after --tasks" "$work/files/servers.txt" \
     "$(offered _plexbutler_emulator "$emulator" --tasks "$work/files/se")"

@@ -101,6 +101,14 @@ inline client_options options_for(const scripted_server& server)
     return o;
 }
 
+/// @brief Call options whose failures write their diagnostics to `d` (`call_options::diag`).
+inline call_options with_diag(diagnostics& d)
+{
+    call_options o;
+    o.diag = &d;
+    return o;
+}
+
 } // namespace plexbutler::test
 
 #endif

@@ -183,6 +183,34 @@ TEST_CASE("plexbutler start/stop report each documented outcome", "[cli]")
     CHECK(not_running.out == "not running BackupDatabase\n");
 }
 
+TEST_CASE("plexbutler start, stop, start-all and stop-all --json print one JSON object each", "[cli][json]")
+{
+    emulator e;
+    auto object = [&](std::vector<std::string> args) {
+        args.push_back("--json");
+        auto r = run_cli(e, args);
+        INFO("stdout: " << r.out << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        CHECK(line_count(r.out) == 1);
+        return boost::json::parse(r.out);
+    };
+    CHECK(object({"start", "BackupDatabase"}) ==
+          boost::json::parse(R"({"outcome":"started","status":200,"task":"BackupDatabase"})"));
+    CHECK(object({"start", "BackupDatabase"}) ==
+          boost::json::parse(R"({"outcome":"already_running","status":202,"task":"BackupDatabase"})"));
+    CHECK(object({"stop", "BackupDatabase"}) ==
+          boost::json::parse(R"({"outcome":"stopped","status":200,"task":"BackupDatabase"})"));
+    CHECK(object({"stop", "BackupDatabase"}) ==
+          boost::json::parse(R"({"outcome":"not_running","status":404,"task":"BackupDatabase"})"));
+    CHECK(object({"start-all"}) == boost::json::parse(R"({"outcome":"started","status":200})"));
+    CHECK(object({"stop-all"}) == boost::json::parse(R"({"outcome":"stopped","status":200})"));
+    // A failure is still one error line on stderr and the exit code, as for list --json.
+    auto unknown = run_cli(e, {"start", "NoSuchTask", "--json"});
+    CHECK(unknown.exit_code == 3);
+    check_one_error_line(unknown, "not found");
+}
+
 TEST_CASE("plexbutler start-all and stop-all", "[cli]")
 {
     emulator e;
@@ -284,12 +312,8 @@ TEST_CASE("exit code 1: server error", "[cli][exit]")
 
 TEST_CASE("exit code 2: usage errors", "[cli][exit]")
 {
-    for (const auto& args : std::vector<std::vector<std::string>>{{},
-                                                                  {"frobnicate"},
-                                                                  {"start"},
-                                                                  {"--timeout-ms", "abc", "list"},
-                                                                  {"--bogus", "list"},
-                                                                  {"stop-all", "--json"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {}, {"frobnicate"}, {"start"}, {"--timeout-ms", "abc", "list"}, {"--bogus", "list"}, {"demo", "--json"}}) {
         auto r = run_cli(args);
         INFO("args: " << args.size());
         CHECK(r.exit_code == 2);

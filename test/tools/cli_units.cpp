@@ -98,7 +98,12 @@ TEST_CASE("parse_args: usage errors", "[cli][args]")
     CHECK_THROWS_AS(parse_args({"stop"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"start", "A", "B"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"list", "extra"}, no_env()), usage_error);
-    CHECK_THROWS_AS(parse_args({"start-all", "--json"}, no_env()), usage_error);
+    CHECK_THROWS_AS(parse_args({"demo", "--json"}, no_env()), usage_error);
+    // --json is valid with every other command, on one server too.
+    CHECK(parse_args({"start-all", "--json"}, no_env()).json);
+    CHECK(parse_args({"stop-all", "--json"}, no_env()).json);
+    CHECK(parse_args({"start", "BackupDatabase", "--json"}, no_env()).json);
+    CHECK(parse_args({"--json", "stop", "BackupDatabase"}, no_env()).json);
     CHECK_THROWS_AS(parse_args({"--timeout-ms", "0", "list"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"--timeout-ms", "12x", "list"}, no_env()), usage_error);
     CHECK_THROWS_AS(parse_args({"--timeout-ms", "-5", "list"}, no_env()), usage_error);
@@ -170,15 +175,15 @@ TEST_CASE("exit codes: each failure kind maps to its documented code", "[cli][ex
                    error::unsupported_content_encoding, error::unexpected_content_type, error::json_decode_failed,
                    error::redirect_not_followed, error::unexpected_status})
         CHECK(exit_code_for(e) == 6);
-    for (auto e :
-         {error::invalid_task_name, error::invalid_header_value, error::invalid_server_url, error::unknown_server})
+    for (auto e : {error::invalid_task_name, error::invalid_header_value, error::invalid_server_url,
+                   error::unknown_server, error::invalid_options})
         CHECK(exit_code_for(e) == 2);
     for (auto e :
          {error::server_error, error::bad_request, error::cancelled, error::too_many_waiters, error::client_shut_down})
         CHECK(exit_code_for(e) == 1);
     CHECK(exit_code_for(make_error_code(std::errc::io_error)) == 1);
     // Every code of the enum is mapped to one of the documented codes.
-    for (int v = 1; v <= static_cast<int>(error::unknown_server); ++v) {
+    for (int v = 1; v <= static_cast<int>(error::invalid_options); ++v) {
         int code = exit_code_for(make_error_code(static_cast<error>(v)));
         CHECK(code >= 1);
         CHECK(code <= 6);

@@ -182,3 +182,43 @@ TEST_CASE("the README's fleet snippet is literally part of examples/fleet_watch.
     CHECK(snippet.find("fleet.start_polling()") != std::string::npos);
     CHECK(example.find(snippet) != std::string::npos);
 }
+
+TEST_CASE("callbacks lists and starts with completion handlers and a deferred operation", "[examples][tokens]")
+{
+    emulator e;
+    auto r = run_process(examples_dir + "callbacks", {"BackupDatabase", e.url}, with_token(e.token), 30s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(" tasks\nBackupDatabase: started\n") != std::string::npos);
+    auto again = run_process(examples_dir + "callbacks", {"BackupDatabase", e.url}, with_token(e.token), 30s);
+    CHECK(again.out.find("BackupDatabase: already running\n") != std::string::npos);
+
+    // A failure: the diagnostics, without the token; an invalid URL: client::create's failure.
+    auto refused = run_process(examples_dir + "callbacks", {"BackupDatabase", e.url},
+                               with_token("wrong-" + e.token.substr(0, 8)), 30s);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.rfind("error: unauthorized (HTTP 401)", 0) == 0);
+    CHECK(refused.err.find("[GET /butler]") != std::string::npos);
+    CHECK(refused.err.find("wrong-") == std::string::npos);
+    auto bad_url = run_process(examples_dir + "callbacks", {"BackupDatabase", "ftp://x"}, with_token(e.token), 30s);
+    CHECK(bad_url.exit_code == 2);
+    CHECK(bad_url.err.rfind("error: invalid server URL", 0) == 0);
+}
+
+TEST_CASE("the README's completion token snippet is literally part of examples/callbacks.cpp", "[examples][docs]")
+{
+    const std::string root = PLEXBUTLER_TEST_FIXTURES "/../../";
+    auto readme = read_text(root + "README.md");
+    auto example = read_text(root + "examples/callbacks.cpp");
+    REQUIRE_FALSE(example.empty());
+    auto section = readme.find("### Completion tokens");
+    REQUIRE(section != std::string::npos);
+    auto open = readme.find("```cpp\n", section);
+    REQUIRE(open != std::string::npos);
+    open += 7;
+    auto close = readme.find("```", open);
+    REQUIRE(close != std::string::npos);
+    std::string snippet = readme.substr(open, close - open);
+    CHECK(snippet.find("asio::deferred") != std::string::npos);
+    CHECK(example.find(snippet) != std::string::npos);
+}

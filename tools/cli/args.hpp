@@ -50,7 +50,8 @@ inline int exit_code_for(boost::system::error_code ec) noexcept
     case error::invalid_task_name:
     case error::invalid_header_value:
     case error::invalid_server_url:
-    case error::unknown_server: return exit_code::usage;
+    case error::unknown_server:
+    case error::invalid_options: return exit_code::usage;
     case error::not_found: return exit_code::not_found;
     case error::unauthorized: return exit_code::unauthorized;
     case error::connect_failed:
@@ -114,7 +115,7 @@ struct invocation {
     command cmd = command::none;
     /// Task name of `start` / `stop`.
     std::string task;
-    /// `--json`: JSON output (`list`, `watch`, and every fleet command).
+    /// `--json`: JSON output (every command but `demo`).
     bool json = false;
     /// `--servers FILE`: run the command on every server of FILE (see servers_file.hpp).
     std::string servers_file;
@@ -144,9 +145,13 @@ Manage the Butler (scheduled maintenance) tasks of a Plex Media Server, or of ma
 Commands:
   list [--json]     List the tasks (an aligned table, or a JSON array with --json)
   start TASK        Start one task: prints "started TASK" or "already running TASK"
+                    ("started": the server accepted it; it may only be scheduled)
   stop TASK         Stop one task: prints "stopped TASK" or "not running TASK"
   start-all         Start all enabled tasks
   stop-all          Stop all running tasks
+                    start, stop, start-all, stop-all with --json print one JSON object:
+                    {"outcome":"started"|"already_running"|"stopped"|"not_running"|"accepted",
+                    "status":200[,"task":TASK]}
   watch [--interval-ms N]
                     Poll the server(s) every N ms (default 10000) and print each change
                     (reachable, unreachable, task added, removed or changed) until
@@ -193,7 +198,7 @@ Options:
   --verbose         Log each request and response on stderr (token redacted)
   --servers FILE    Run the command on every server listed in FILE (see Fleets)
   --concurrency N   Requests in flight across a fleet (default 64)
-  --json            JSON output (list, watch, and every command with --servers)
+  --json            JSON output (every command but demo and pin)
   --help            Show this help and exit
   --version         Show the version and exit
 
@@ -386,8 +391,10 @@ inline invocation parse_args(const std::vector<std::string>& args, const env_loo
         throw usage_error("demo cannot be used with --servers");
     if (inv.cmd == command::pin && servers)
         throw usage_error("pin cannot be used with --servers: it reads the key of one --server");
-    if (inv.json && !inv.fleet() && inv.cmd != command::list)
-        throw usage_error("--json is only valid with list, watch or --servers");
+    if (inv.json && inv.cmd == command::demo)
+        throw usage_error("--json is not valid with demo");
+    if (inv.json && inv.cmd == command::pin)
+        throw usage_error("--json is not valid with pin: it prints the pin alone");
     if (concurrency_option && !inv.fleet())
         throw usage_error("--concurrency is only valid with --servers or watch");
     try {

@@ -110,6 +110,7 @@ std::string error_name(boost::system::error_code ec)
     case error::too_many_waiters: return "too_many_waiters";
     case error::client_shut_down: return "client_shut_down";
     case error::unknown_server: return "unknown_server";
+    case error::invalid_options: return "invalid_options";
     }
     return "plexbutler:" + std::to_string(ec.value());
 }
@@ -227,19 +228,32 @@ std::string json_list_line(std::string_view id, const result<tasks_response>& r,
     return json_text(o) + "\n";
 }
 
+namespace {
+
+boost::json::object outcome_object(const task_response& r, std::string_view task)
+{
+    boost::json::object res;
+    res["outcome"] = outcome_name(r.content);
+    res["status"] = r.status;
+    if (!task.empty())
+        res["task"] = task;
+    return res;
+}
+
+} // namespace
+
 std::string json_outcome_line(std::string_view id, const result<task_response>& r, std::string_view task,
                               std::string_view token)
 {
     boost::json::object o = server_json(id, r, token);
-    if (r) {
-        boost::json::object res;
-        res["outcome"] = outcome_name(r->content);
-        res["status"] = r->status;
-        if (!task.empty())
-            res["task"] = task;
-        o["result"] = std::move(res);
-    }
+    if (r)
+        o["result"] = outcome_object(*r, task);
     return json_text(o) + "\n";
+}
+
+std::string json_outcome(const task_response& r, std::string_view task)
+{
+    return json_text(outcome_object(r, task)) + "\n";
 }
 
 std::string format_utc(std::chrono::system_clock::time_point t)

@@ -119,6 +119,12 @@ std::string json_outcome_line(std::string_view id, const result<task_response>& 
                               std::string_view token);
 /// @}
 
+/// @brief A start/stop outcome as one JSON object, with a newline: what `start`, `stop`, `start-all`
+/// and `stop-all` print with `--json` on one server, and the `result` of a fleet line:
+/// `{"outcome":"started"|"already_running"|"stopped"|"not_running"|"accepted","status":200[,"task":TASK]}`.
+/// `task` is empty for `start-all`/`stop-all`.
+std::string json_outcome(const task_response& r, std::string_view task);
+
 /// @brief A time as UTC ISO 8601 with milliseconds, e.g. `2024-05-01T12:00:00.123Z`.
 std::string format_utc(std::chrono::system_clock::time_point t);
 

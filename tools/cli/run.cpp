@@ -1,5 +1,6 @@
 // The server commands of plexbutler: list, start, stop, start-all, stop-all.
 #include "commands.hpp"
+#include "fleet_format.hpp"
 #include "format.hpp"
 
 #include <plexbutler/client.hpp>
@@ -57,19 +58,19 @@ asio::awaitable<std::string> perform(client& c, const invocation& inv)
     }
     case command::start: {
         auto r = co_await c.start_task(std::string_view(inv.task));
-        co_return outcome_line(r.content, inv.task, r.status) + "\n";
+        co_return inv.json ? json_outcome(r, inv.task) : outcome_line(r.content, inv.task, r.status) + "\n";
     }
     case command::stop: {
         auto r = co_await c.stop_task(std::string_view(inv.task));
-        co_return outcome_line(r.content, inv.task, r.status) + "\n";
+        co_return inv.json ? json_outcome(r, inv.task) : outcome_line(r.content, inv.task, r.status) + "\n";
     }
     case command::start_all: {
         auto r = co_await c.start_all_tasks();
-        co_return outcome_line(r.content, {}, r.status) + "\n";
+        co_return inv.json ? json_outcome(r, {}) : outcome_line(r.content, {}, r.status) + "\n";
     }
     case command::stop_all: {
         auto r = co_await c.stop_all_tasks();
-        co_return outcome_line(r.content, {}, r.status) + "\n";
+        co_return inv.json ? json_outcome(r, {}) : outcome_line(r.content, {}, r.status) + "\n";
     }
     case command::demo:
     case command::watch:

@@ -4,7 +4,7 @@
 # the options that take a file.
 
 _plexbutler_emulator_options="--listen --token --threads --tasks --window --task-duration-ms --latency-ms
---close-after --fail-rate --seed --request-timeout-ms --tls-cert --tls-key --tls-self-signed --tls-write-ca
+--close-after --fail-rate --seed --request-timeout-ms --tls-cert --tls-key --tls-self-signed --tls-name --tls-plex-direct --tls-write-ca
 --token-env --quiet --help --version --fleet --addressing --token-pattern --write-servers --fault-fraction
 --fault-seed --fault-down --fault-latency-ms --fault-fail-rate --fault-close-after --fault-unauthorized"
 
@@ -25,7 +25,7 @@ _plexbutler_emulator()
         return 0
         ;;
     --listen | --token | --threads | --window | --task-duration-ms | --latency-ms | --close-after | --fail-rate | \
-        --seed | --request-timeout-ms | --tls-self-signed | --token-env | --fleet | --token-pattern | \
+        --seed | --request-timeout-ms | --tls-self-signed | --tls-name | --tls-plex-direct | --token-env | --fleet | --token-pattern | \
         --fault-fraction | --fault-seed | --fault-latency-ms | --fault-fail-rate | --fault-close-after)
         return 0 # a value of the user's: nothing to offer
         ;;

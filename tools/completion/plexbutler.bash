@@ -6,11 +6,11 @@
 # and only when PLEX_SERVER_URL and PLEX_TOKEN are both set: completion never sends a request
 # anywhere else, nor without a token. Needs nothing but bash (not the bash-completion helpers).
 
-_plexbutler_commands="list start stop start-all stop-all watch demo"
+_plexbutler_commands="list start stop start-all stop-all watch pin demo"
 _plexbutler_options="--server --token --client-id --timeout-ms --retries --ca-file --insecure --verbose
---servers --concurrency --interval-ms --json --help --version"
+--resolve --pinned-pubkey --servers --concurrency --interval-ms --json --help --version"
 # Options that take a value (the next word, or --name=value).
-_plexbutler_valued="--server --token --client-id --timeout-ms --retries --ca-file --servers --concurrency --interval-ms"
+_plexbutler_valued="--server --token --client-id --timeout-ms --retries --ca-file --resolve --pinned-pubkey --servers --concurrency --interval-ms"
 
 # _plexbutler_tasks PROGRAM: the task names of the server of PLEX_SERVER_URL, one a line.
 _plexbutler_tasks()
@@ -47,7 +47,7 @@ _plexbutler()
         COMPREPLY=($(compgen -f -- "$cur"))
         return 0
         ;;
-    --server | --token | --client-id | --timeout-ms | --retries | --concurrency | --interval-ms)
+    --server | --token | --client-id | --timeout-ms | --retries | --resolve | --pinned-pubkey | --concurrency | --interval-ms)
         return 0 # a value of the user's: nothing to offer
         ;;
     esac
