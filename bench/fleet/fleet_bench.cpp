@@ -52,7 +52,7 @@ constexpr std::string_view usage_text =
     "                              [--max-in-flight M] [--connections K] [--sweeps S] [--idle-s I]\n"
     "                              [--settle-s D] [--poll-s W] [--poll-interval-ms P]\n"
     "                              [--sparse-servers Q] [--resume-servers R] [--resume-idle-ms E]\n"
-    "                              [--connect-timeout-ms T] [--request-timeout-ms T]\n"
+    "                              [--connect-timeout-ms T] [--request-timeout-ms T] [--keep-buffers]\n"
     "\n"
     "Builds one plexbutler::fleet over the servers of FILE on one thread and measures, in order:\n"
     "  build      adding every server (time, CPU, memory per client)\n"
@@ -79,6 +79,8 @@ constexpr std::string_view usage_text =
     "--connections: pool size of each server (default: the fleet's default).\n"
     "--ca-file: PEM file of CAs trusted in addition to the system store (fleet defaults).\n"
     "--connect-timeout-ms, --request-timeout-ms: client timeouts (default: the library's).\n"
+    "--keep-buffers: connections keep their buffers between requests (for the idle-release delay)\n"
+    "instead of freeing them as each request ends (fleet_options::release_buffers_after_request).\n"
     "Prints one JSON line; exit status 0 when every request succeeded, 1 otherwise, 2 on a bad\n"
     "command line.\n";
 
@@ -98,6 +100,7 @@ struct bench_config {
     std::optional<std::chrono::milliseconds> connect_timeout;
     std::optional<std::chrono::milliseconds> request_timeout;
     std::optional<double> settle_s; // default: default_settle()
+    bool keep_buffers = false;      // fleet_options::release_buffers_after_request = false
     bool help = false;
 };
 
@@ -132,6 +135,10 @@ bench_config parse_args(int argc, char** argv)
         if (flag == "--help" || flag == "-h") {
             cfg.help = true;
             return cfg;
+        }
+        if (flag == "--keep-buffers") {
+            cfg.keep_buffers = true;
+            continue;
         }
         const auto next = reader.value();
         if (!next)
@@ -578,6 +585,7 @@ int main(int argc, char** argv)
         plexbutler::fleet_options fo;
         fo.max_in_flight = max_in_flight;
         fo.poll_interval = cfg.poll_interval;
+        fo.release_buffers_after_request = !cfg.keep_buffers;
         if (cfg.connections != 0)
             fo.defaults.max_connections = cfg.connections;
         fo.defaults.ca_file = cfg.ca_file;

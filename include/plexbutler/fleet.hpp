@@ -68,6 +68,13 @@ struct fleet_options {
     /// Upper bound of the per-server backoff (see `backoff_initial`).
     std::chrono::milliseconds backoff_max{300000};
 
+    /// Whether a server's connection frees its read buffer and TLS buffers as soon as a request
+    /// ends (true), rather than after `client_options::release_idle_buffers_after` of idling.
+    /// A fleet uses each connection about once per sweep or poll: 10,000 HTTPS connections that
+    /// keep their buffers (about 100 KiB each) between back-to-back sweeps take a gigabyte. The
+    /// price is a few allocations per request (the buffers are taken again by the next one).
+    bool release_buffers_after_request = true;
+
     /// Change events buffered for `fleet::next_event`. When the buffer is full, the poller
     /// waits for the consumer (no event is ever dropped); polls that have no event to deliver
     /// go on. Must be at least 1.

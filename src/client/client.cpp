@@ -28,20 +28,30 @@ namespace asio = boost::asio;
 // On an io_context (the common case) the pool strand wraps the concrete executor: a strand over
 // any_io_executor converts executors through heap-allocated wrappers on every strand hop
 // (Asio's prefer(blocking.possibly) on the type-erased inner executor), 2-3 per request.
-std::shared_ptr<client_impl> make_client_impl(asio::any_io_executor ex, client_options opts)
+std::shared_ptr<client_impl> make_client_impl(asio::any_io_executor ex, client_options opts, pool_tuning tuning = {})
 {
     auto make_tcp = [](const client_options& o, const endpoint& ep) { return tcp_transport(o, ep); };
+    using io_strand = asio::strand<asio::io_context::executor_type>;
+    if (const auto* shared = tuning.pool_strand.target<io_strand>()) {
+        return std::make_shared<pool_client<io_strand, tcp_transport>>(std::move(ex), *shared, std::move(opts),
+                                                                       make_tcp, tuning);
+    }
     if (const auto* io = ex.target<asio::io_context::executor_type>()) {
         auto strand = asio::make_strand(*io);
         return std::make_shared<pool_client<asio::strand<asio::io_context::executor_type>, tcp_transport>>(
-            std::move(ex), std::move(strand), std::move(opts), make_tcp);
+            std::move(ex), std::move(strand), std::move(opts), make_tcp, tuning);
     }
     auto strand = asio::make_strand(ex);
     return std::make_shared<pool_client<asio::strand<asio::any_io_executor>, tcp_transport>>(
-        std::move(ex), std::move(strand), std::move(opts), make_tcp);
+        std::move(ex), std::move(strand), std::move(opts), make_tcp, tuning);
 }
 
 } // namespace
+
+client make_client(asio::any_io_executor ex, client_options opts, pool_tuning tuning)
+{
+    return client_access::make(make_client_impl(std::move(ex), std::move(opts), tuning));
+}
 
 } // namespace detail
 

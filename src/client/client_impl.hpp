@@ -32,6 +32,20 @@ public:
     virtual const std::string& origin() const noexcept = 0;
 };
 
+/// Internal choices of a pool that are not client options (the fleet's).
+struct pool_tuning {
+    /// A connection that goes back to the pool idle frees its buffers at once, not after
+    /// `client_options::release_idle_buffers_after`: for connections used once per sweep or poll.
+    bool release_buffers_at_once = false;
+    /// A strand of an io_context's executor (`strand<io_context::executor_type>`) that the pool
+    /// serialises on instead of a strand of its own: the fleet's, shared by its clients, so that
+    /// a fleet coroutine reaches the pool's state without a hop. Anything else: a strand of its own.
+    boost::asio::any_io_executor pool_strand;
+};
+
+/// A production client (TCP/TLS transport) with these pool choices.
+client make_client(boost::asio::any_io_executor ex, client_options opts, pool_tuning tuning);
+
 /// Builds a `client` around any implementation (tests: a pool over in-memory streams).
 struct client_access {
     static client make(std::shared_ptr<client_impl> impl) { return client(std::move(impl)); }

@@ -51,11 +51,12 @@ public:
 
     /// @param make_transport called once with the validated options and endpoint.
     template <class MakeTransport>
-    pool_client(boost::asio::any_io_executor ex, Strand strand, client_options opts, MakeTransport&& make_transport)
-        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))), ep_(parse_endpoint(opts_)),
-          req_(opts_, ep_), transport_(make_transport(opts_, ep_)),
-          state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout), conns_(opts_.max_connections),
-          aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
+    pool_client(boost::asio::any_io_executor ex, Strand strand, client_options opts, MakeTransport&& make_transport,
+                pool_tuning tuning = {})
+        : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))),
+          release_buffers_at_once_(tuning.release_buffers_at_once), ep_(parse_endpoint(opts_)), req_(opts_, ep_),
+          transport_(make_transport(opts_, ep_)), state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout),
+          conns_(opts_.max_connections), aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
           idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
         if (ep_.https && !opts_.tls_verify && opts_.pinned_public_keys.empty()) // pins still prove the server
@@ -430,10 +431,16 @@ private:
         auto d = state_.release(slot, reusable, now);
         if (d.close)
             close_slot(slot);
-        if (d.handoff)
+        if (d.handoff) {
             wake(*d.handoff);
-        else if (state_.state_of(slot) == slot_state::idle && opts_.release_idle_buffers_after.count() > 0)
-            release_at_[slot] = now + opts_.release_idle_buffers_after; // not before: it may be used again at once
+        } else if (state_.state_of(slot) == slot_state::idle) {
+            if (release_buffers_at_once_) {
+                conns_[slot]->release_buffers();
+                mark_released(slot, true);
+            } else if (opts_.release_idle_buffers_after.count() > 0) {
+                release_at_[slot] = now + opts_.release_idle_buffers_after; // not before: it may be used again at once
+            }
+        }
         arm_idle_timer();
         publish_stats();
         if (!drains_.empty() && state_.busy() == 0)
@@ -557,6 +564,7 @@ private:
     boost::asio::any_io_executor ex_;
     Strand strand_;
     client_options opts_;
+    bool release_buffers_at_once_; // pool_tuning
     endpoint ep_;
     request_templates req_;
     Transport transport_;

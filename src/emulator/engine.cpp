@@ -16,11 +16,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <future>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 namespace plexbutler::emulator::detail {
 namespace {
@@ -392,43 +395,70 @@ void engine::make_tls()
         ssl_->use_private_key(asio::buffer(id.key_pem), ssl::context::pem);
         if (!s.tls_write_ca_file.empty())
             write_file(s.tls_write_ca_file, id.ca_pem);
+    } else if (!s.tls_self_signed_name.empty() && opts_.addressing == fleet_addressing::ports) {
+        const certificate_pair pair = make_self_signed_certificate(s.tls_self_signed_name);
+        ssl_.emplace(ssl::context::tls_server);
+        ssl_->use_certificate_chain(asio::buffer(pair.cert_pem));
+        ssl_->use_private_key(asio::buffer(pair.key_pem), ssl::context::pem);
+        if (!s.tls_write_ca_file.empty())
+            write_file(s.tls_write_ca_file, pair.cert_pem);
     } else if (!s.tls_self_signed_name.empty()) {
-        std::vector<certificate_pair> pairs;
-        if (opts_.addressing == fleet_addressing::ports) {
-            pairs.push_back(make_self_signed_certificate(s.tls_self_signed_name));
-        } else {
-            // One certificate per 254 servers (one 127.0.x.0/24): every address is named, and a
-            // handshake carries 254 names at most.
-            for (std::size_t first = 0; first < opts_.servers; first += 254) {
-                std::vector<std::string> names;
-                for (std::size_t i = first; i < std::min(opts_.servers, first + 254); ++i)
-                    names.push_back(loopback_address(i));
-                pairs.push_back(make_self_signed_certificate(names));
+        // Loopback addresses: one certificate per server naming its address only, as a real server
+        // has, issued by one CA (the file clients trust). A certificate naming many addresses would
+        // be parsed and kept, whole, by every client connection. The leaves share one key: issuing
+        // 10,000 of them takes a signature each, not a key generation.
+        const certificate_pair ca = make_certificate_authority("plexbutler emulator fleet CA");
+        const std::size_t n = opts_.servers;
+        auto issue = [&ca](std::size_t i, const std::string& key_pem) {
+            certificate_spec spec;
+            spec.names = {loopback_address(i)};
+            spec.key_pem = key_pem;
+            return make_certificate(spec, &ca);
+        };
+        const certificate_pair first = issue(0, {});
+        // The others on every core (OpenSSL 3 decodes the CA key and the shared key for each one:
+        // milliseconds a certificate, a minute for 10,000 on one core).
+        std::vector<std::string> pems(n);
+        pems[0] = first.cert_pem;
+        const std::size_t workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+        std::vector<std::future<void>> jobs;
+        for (std::size_t w = 0; w < workers; ++w)
+            jobs.push_back(std::async(std::launch::async, [&, w] {
+                for (std::size_t i = 1 + w; i < n; i += workers)
+                    pems[i] = issue(i, first.key_pem).cert_pem;
+            }));
+        std::exception_ptr failed;
+        for (auto& job : jobs) {
+            try {
+                job.get();
+            } catch (...) {
+                failed = std::current_exception();
             }
         }
+        if (failed)
+            std::rethrow_exception(failed);
         ssl_.emplace(ssl::context::tls_server);
-        ssl_->use_certificate_chain(asio::buffer(pairs.front().cert_pem));
-        ssl_->use_private_key(asio::buffer(pairs.front().key_pem), ssl::context::pem);
-        std::string all;
-        for (const auto& p : pairs)
-            all += p.cert_pem;
-        if (opts_.addressing == fleet_addressing::loopback_addresses) {
-            for (const auto& p : pairs) {
-                std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_mem_buf(p.cert_pem.data(), -1), BIO_free);
-                std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_mem_buf(p.key_pem.data(), -1), BIO_free);
-                X509* cert = cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr;
-                tls_owned_.emplace_back(cert, X509_free);
-                EVP_PKEY* key = key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
-                tls_owned_.emplace_back(key, EVP_PKEY_free);
-                if (cert == nullptr || key == nullptr) {
-                    ERR_clear_error();
-                    throw std::runtime_error("cannot read back a self-signed certificate");
-                }
-                identities_.push_back({cert, key});
+        ssl_->use_certificate_chain(asio::buffer(first.cert_pem));
+        ssl_->use_private_key(asio::buffer(first.key_pem), ssl::context::pem);
+        std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_mem_buf(first.key_pem.data(), -1), BIO_free);
+        EVP_PKEY* key = key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
+        if (key == nullptr) {
+            ERR_clear_error();
+            throw std::runtime_error("cannot read back the key of the fleet's certificates");
+        }
+        tls_owned_.emplace_back(key, EVP_PKEY_free);
+        for (const auto& pem : pems) {
+            std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
+            X509* cert = cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr;
+            if (cert == nullptr) {
+                ERR_clear_error();
+                throw std::runtime_error("cannot read back an issued certificate");
             }
+            tls_owned_.emplace_back(cert, X509_free);
+            identities_.push_back({cert, key});
         }
         if (!s.tls_write_ca_file.empty())
-            write_file(s.tls_write_ca_file, all);
+            write_file(s.tls_write_ca_file, ca.cert_pem);
     }
     if (ssl_)
         apply_common_tls_settings(*ssl_);
@@ -472,7 +502,7 @@ void engine::dispatch(tcp::socket socket, std::optional<std::size_t> server)
         return reset(socket);
     const tls_identity* identity = nullptr;
     if (!identities_.empty())
-        identity = &identities_[*server / 254];
+        identity = &identities_[*server];
     start_session(in.host, std::move(socket), ssl_ ? &*ssl_ : nullptr, identity);
 }
 

@@ -117,7 +117,7 @@ private:
     std::deque<instance> instances_;
     std::optional<boost::asio::ssl::context> ssl_;
     std::vector<std::shared_ptr<void>> tls_owned_; // the certificates and keys `identities_` point to
-    std::vector<tls_identity> identities_;         // loopback addresses: one per 254 servers
+    std::vector<tls_identity> identities_;         // loopback addresses: one per server
     std::string host_shown_;                       // ports: the listen address as in a URL
 
     boost::asio::io_context ioc_;

@@ -1,5 +1,6 @@
 #include <plexbutler/fleet.hpp>
 
+#include "client/client_impl.hpp"
 #include "fleet/poll_schedule.hpp"
 #include "fleet/task_diff.hpp"
 #include "util/random.hpp"
@@ -58,6 +59,16 @@ failure make_failure(error e, std::string_view detail_text = {})
     return f;
 }
 
+// On an io_context (the common case) the strand wraps the concrete executor: a strand over
+// any_io_executor is too large for any_io_executor's small buffer and converts executors on every
+// hop, which costs allocations and reference counts on every completion of a fleet coroutine.
+asio::any_io_executor make_fleet_strand(const asio::any_io_executor& ex)
+{
+    if (const auto* io = ex.target<asio::io_context::executor_type>())
+        return asio::make_strand(*io);
+    return asio::make_strand(ex);
+}
+
 void validate(const fleet_options& o)
 {
     if (o.max_in_flight == 0)
@@ -75,8 +86,8 @@ void validate(const fleet_options& o)
 // One server of the fleet: its client, and the poller's state of it (guarded by fleet_impl::mu_,
 // except `lists[1 - current]`, which only the one poll in flight of this server touches).
 struct fleet_server {
-    fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o)
-        : id(std::move(i)), key(k), cl(ex, std::move(o))
+    fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o, pool_tuning t)
+        : id(std::move(i)), key(k), cl(make_client(ex, std::move(o), t))
     {
     }
 
@@ -100,7 +111,7 @@ using server_ptr = std::shared_ptr<fleet_server>;
 class fleet_impl : public std::enable_shared_from_this<fleet_impl> {
 public:
     fleet_impl(asio::any_io_executor ex, fleet_options opts)
-        : ex_(std::move(ex)), strand_(asio::make_strand(ex_)), opts_((validate(opts), std::move(opts))),
+        : ex_(std::move(ex)), strand_(make_fleet_strand(ex_)), opts_((validate(opts), std::move(opts))),
           schedule_({opts_.poll_interval, opts_.backoff_initial, opts_.backoff_max, 0.2}, poll_schedule::clock::now()),
           slots_(ex_, opts_.max_in_flight), events_(ex_, opts_.event_capacity), idle_(ex_, 1), timer_(strand_)
     {
@@ -134,7 +145,8 @@ public:
         auto key = next_key_++;
         lock.unlock();
         // The client validates the options (and may load a TLS context): outside the lock.
-        auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts));
+        auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts),
+                                                pool_tuning{opts_.release_buffers_after_request, strand_});
         lock.lock();
         if (by_id_.count(id))
             throw std::invalid_argument("fleet::add_server: a server with this id exists already");
@@ -276,6 +288,16 @@ public:
 
     bool is_shut_down() const noexcept { return shut_down_.load(); }
 
+    // A slot of the fleet's limit on requests in flight if one is free now (no coroutine, no
+    // suspension: the common case). Callers then fall back on acquire().
+    bool try_acquire()
+    {
+        if (shut_down_ || !slots_.try_send(error_code{}))
+            return false;
+        ++in_flight_;
+        return true;
+    }
+
     // A slot of the fleet's limit on requests in flight; false if the wait was cancelled or the
     // fleet shut down.
     asio::awaitable<bool> acquire()
@@ -324,7 +346,7 @@ public:
     }
 
     const asio::any_io_executor& executor() const noexcept { return ex_; }
-    const asio::strand<asio::any_io_executor>& strand() const noexcept { return strand_; }
+    const asio::any_io_executor& strand() const noexcept { return strand_; }
     const fleet_options& options() const noexcept { return opts_; }
 
 private:
@@ -341,7 +363,7 @@ private:
     }
 
     asio::any_io_executor ex_;
-    asio::strand<asio::any_io_executor> strand_;
+    asio::any_io_executor strand_; // a strand
     fleet_options opts_;
 
     mutable std::mutex mu_;
@@ -405,7 +427,7 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
     co_await asio::this_coro::throw_if_cancelled(false);
     auto& scratch = s->lists[1 - s->current];
     result<void> r = make_failure(error::client_shut_down);
-    if (co_await self->acquire()) {
+    if (self->try_acquire() || co_await self->acquire()) {
         r = co_await s->cl.try_refresh_butler_tasks(scratch);
         self->release();
     }
@@ -493,21 +515,23 @@ struct op_state {
     std::vector<asio::cancellation_signal> signals; // one per worker, emitted on the fleet strand
 };
 
-asio::awaitable<result<tasks_response>> run_one(server_ptr s, std::shared_ptr<op_state<tasks_response>> st)
+// The client operation of one server. Not coroutines: the client's awaitable is the worker's only
+// nested frame (the client copies the call options and the task name into it).
+asio::awaitable<result<tasks_response>> run_one(fleet_server& s, const op_state<tasks_response>& st)
 {
-    co_return co_await s->cl.try_get_butler_tasks(st->call);
+    return s.cl.try_get_butler_tasks(st.call);
 }
 
-asio::awaitable<result<task_response>> run_one(server_ptr s, std::shared_ptr<op_state<task_response>> st)
+asio::awaitable<result<task_response>> run_one(fleet_server& s, const op_state<task_response>& st)
 {
-    switch (st->kind) {
-    case op_kind::start_all: co_return co_await s->cl.try_start_all_tasks(st->call);
-    case op_kind::stop_all: co_return co_await s->cl.try_stop_all_tasks(st->call);
-    case op_kind::start: co_return co_await s->cl.try_start_task(st->name->view(), st->call);
-    case op_kind::stop: co_return co_await s->cl.try_stop_task(st->name->view(), st->call);
-    case op_kind::list: break;
+    switch (st.kind) {
+    case op_kind::stop_all: return s.cl.try_stop_all_tasks(st.call);
+    case op_kind::start: return s.cl.try_start_task(st.name->view(), st.call);
+    case op_kind::stop: return s.cl.try_stop_task(st.name->view(), st.call);
+    case op_kind::start_all:
+    case op_kind::list: break; // a list is an op_state<tasks_response>
     }
-    co_return make_failure(error::cancelled);
+    return s.cl.try_start_all_tasks(st.call);
 }
 
 template <class T>
@@ -524,11 +548,12 @@ asio::awaitable<void> op_worker(std::shared_ptr<fleet_impl> self, std::shared_pt
         const auto& s = st->targets[i];
         if (!s)
             continue;
-        if (!co_await self->acquire()) {
+        if (!self->try_acquire() && !co_await self->acquire()) {
             st->results[i].value = make_failure(self->is_shut_down() ? error::client_shut_down : error::cancelled);
             continue;
         }
-        st->results[i].value = co_await run_one(s, st);
+        auto op = run_one(*s, *st);
+        st->results[i].value = co_await std::move(op);
         self->release();
     }
     if (--st->running == 0)
@@ -551,13 +576,12 @@ asio::awaitable<std::vector<server_result<T>>> run_fleet_op(std::shared_ptr<flee
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     const auto n = st->targets.size();
+    // Every server a worker takes gets its result from the worker; the others are set at the end.
     for (std::size_t i = 0; i < n; ++i) {
-        if (st->targets[i]) {
+        if (st->targets[i])
             st->results[i].server = st->targets[i]->id;
-            st->results[i].value = make_failure(error::cancelled);
-        } else {
+        else
             st->results[i].value = make_failure(error::unknown_server, st->results[i].server);
-        }
     }
     if (self->is_shut_down()) {
         for (std::size_t i = 0; i < n; ++i)
@@ -582,6 +606,10 @@ asio::awaitable<std::vector<server_result<T>>> run_fleet_op(std::shared_ptr<flee
         co_await st->done.async_receive(
             asio::bind_cancellation_slot(asio::cancellation_slot(), asio::redirect_error(asio::use_awaitable, ec)));
     }
+    // The servers no worker took (the call was cancelled first).
+    for (std::size_t i = std::min(st->next.load(), n); i < n; ++i)
+        if (st->targets[i])
+            st->results[i].value = make_failure(error::cancelled);
     co_return std::move(st->results);
 }
 

@@ -194,6 +194,9 @@ request_templates::request_templates(const client_options& opts, const endpoint&
         "POST " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
     stop_all_ =
         "DELETE " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
+    // Held by every client for its lifetime (10,000 of them in a fleet): no growth slack.
+    for (auto* s : {&common_, &list_, &start_all_, &stop_all_})
+        s->shrink_to_fit();
 }
 
 const std::string& request_templates::fixed(operation_kind op) const noexcept

@@ -88,7 +88,7 @@ public:
     tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context) : tcp_(ex)
     {
         if (tls_context)
-            tls_.emplace(tcp_, *tls_context);
+            tls_ = std::make_unique<tls_stream_type>(tcp_, *tls_context);
     }
     tcp_or_tls_stream(const tcp_or_tls_stream&) = delete;
     tcp_or_tls_stream& operator=(const tcp_or_tls_stream&) = delete;
@@ -100,7 +100,7 @@ public:
     tls_stream_type* tls()
     {
         unpark();
-        return tls_ ? &*tls_ : nullptr;
+        return tls_.get();
     }
 
     void expires_at(std::chrono::steady_clock::time_point t) { tcp_.expires_at(t); }
@@ -124,7 +124,7 @@ public:
     void unpark()
     {
         if (parked_)
-            tls_.emplace(tcp_, parked_.release()); // the new Asio stream owns the reference
+            tls_ = std::make_unique<tls_stream_type>(tcp_, parked_.release()); // it owns the reference
     }
     bool parked() const noexcept { return parked_ != nullptr; }
 
@@ -166,8 +166,10 @@ public:
 
 private:
     boost::beast::tcp_stream tcp_;
-    std::optional<tls_stream_type> tls_; // over tcp_; empty for plain TCP and while parked
-    ssl_ptr parked_;                     // the connection state while parked
+    // Over tcp_; null for plain TCP and while parked. On the heap: a plain TCP connection (10,000
+    // idle in a fleet) does not carry the 360 bytes of an empty Asio TLS stream.
+    std::unique_ptr<tls_stream_type> tls_;
+    ssl_ptr parked_; // the connection state while parked
 };
 
 /// Connections over TCP (and TLS) to the endpoint of one client.

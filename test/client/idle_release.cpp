@@ -100,6 +100,29 @@ TEST_CASE("idle release: an idle connection frees its buffers after release_idle
     CHECK(c.stats().open == 1);
 }
 
+TEST_CASE("idle release: a pool tuned for a fleet frees the buffers as each request ends", "[client][idle][fleet]")
+{
+    for (const char* url : {"http://butler.test:32400", "https://butler.test:32400"}) {
+        CAPTURE(url);
+        asio::io_context ctx;
+        memory_server server(ctx);
+        server.set_default(script{}.respond(tasks_ok()).repeat());
+        client_options o;
+        o.server_url = url;
+        o.release_idle_buffers_after = 1s; // not what decides: the pool releases at once
+        client c = server.make_client(o, detail::pool_tuning{true, {}});
+        for (int i = 0; i < 3; ++i) {
+            auto r = run_on(ctx, c.try_get_butler_tasks());
+            REQUIRE(r.has_value());
+            CHECK(r->content.tasks.size() == 2); // the buffers are taken again for the next one
+            drain(ctx);                          // no time passes
+            CHECK(c.stats().idle == 1);
+            CHECK(c.stats().idle_released == 1);
+        }
+        CHECK(c.stats().connections_created == 1);
+    }
+}
+
 TEST_CASE("idle release: a connection used back to back keeps its buffers", "[client][idle]")
 {
     asio::io_context ctx;

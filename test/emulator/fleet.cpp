@@ -8,9 +8,14 @@
 #include <plexbutler/emulator/server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <catch2/catch.hpp>
 
@@ -192,6 +197,44 @@ struct fleet_test_ca_file {
         return ctx;
     }
 };
+
+// The certificate server `url` presents (a blocking handshake that verifies it against the CA
+// file): its subjectAltName entries as text ("IP:127.0.1.6"), and whether it is self-issued.
+struct fleet_test_presented {
+    std::vector<std::string> names;
+    bool self_issued = true;
+};
+
+fleet_test_presented fleet_test_certificate(const fleet_test_ca_file& ca, const std::string& url)
+{
+    const auto host_port = url.substr(url.find("://") + 3);
+    const auto colon = host_port.rfind(':');
+    asio::io_context io;
+    auto ctx = ca.client_context();
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    asio::ssl::stream<asio::ip::tcp::socket> s(io, *ctx);
+    s.next_layer().connect({asio::ip::make_address(host_port.substr(0, colon)),
+                            static_cast<std::uint16_t>(std::stoi(host_port.substr(colon + 1)))});
+    s.handshake(asio::ssl::stream_base::client); // throws when the certificate does not verify
+    fleet_test_presented out;
+    X509* cert = SSL_get_peer_certificate(s.native_handle());
+    REQUIRE(cert != nullptr);
+    out.self_issued = X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0;
+    auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+        if (n->type == GEN_IPADD && n->d.iPAddress->length == 4) {
+            const unsigned char* a = n->d.iPAddress->data;
+            out.names.push_back("IP:" + std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) +
+                                "." + std::to_string(a[3]));
+        } else {
+            out.names.push_back("other");
+        }
+    }
+    GENERAL_NAMES_free(names);
+    X509_free(cert);
+    return out;
+}
 
 plexbutler::butler_task fleet_test_task(std::string name)
 {
@@ -389,6 +432,14 @@ TEST_CASE("fleet: HTTPS with one TLS context, by ports and by loopback addresses
             const auto r = c.get(i);
             REQUIRE(r.has_value());
             CHECK(r->content.tasks.size() == emu::default_catalogue().size());
+        }
+        // Each server presents a certificate of its own, naming its address only, issued by the CA
+        // of the CA file (a many-name certificate would be kept, whole, by every client connection).
+        for (std::size_t i : {std::size_t{5}, std::size_t{254}}) {
+            const auto presented = fleet_test_certificate(ca, f.url(i));
+            const auto host = f.url(i).substr(8, f.url(i).rfind(':') - 8);
+            CHECK(presented.names == std::vector<std::string>{"IP:" + host});
+            CHECK_FALSE(presented.self_issued);
         }
         // Without the fleet's CA the certificate does not verify.
         c.add(f.url(5), "", std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client));

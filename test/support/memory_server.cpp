@@ -92,7 +92,7 @@ std::size_t memory_server::open_connections() const { return s_->serving; }
 
 fault_injector& memory_server::faults() noexcept { return *s_->faults; }
 
-client memory_server::make_client(client_options opts)
+client memory_server::make_client(client_options opts, detail::pool_tuning tuning)
 {
     if (opts.server_url.empty())
         opts.server_url = "http://butler.test:32400";
@@ -131,7 +131,7 @@ client memory_server::make_client(client_options opts)
             }
             return {};
         },
-        s_->faults);
+        s_->faults, tuning);
 }
 
 void drain(asio::io_context& ctx)

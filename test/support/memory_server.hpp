@@ -45,7 +45,8 @@ public:
     /// default server URL is `http://butler.test:32400`; with an https URL the connections are
     /// TLS, the server presenting a self-signed certificate for `butler.test` that the client
     /// trusts (through `opts.ssl_context`, unless the test sets one).
-    client make_client(client_options opts = {});
+    /// `tuning`: the pool's internal choices (the fleet's), default: a plain client's.
+    client make_client(client_options opts = {}, detail::pool_tuning tuning = {});
 
     /// @brief The fault injector consulted by every step of the connections of this server's
     /// clients: `faults().arm(fc)` makes the steps count down `fc`, `faults().disarm()` stops it.

@@ -410,7 +410,7 @@ struct memory_transport {
 /// https URL makes every connection TLS, trusting `opts.ssl_context` (required for https).
 /// The steps of every connection consult `faults` when it is not null.
 inline client make_memory_client(boost::asio::io_context& ctx, client_options opts, memory_acceptor accept,
-                                 std::shared_ptr<fault_injector> faults = {})
+                                 std::shared_ptr<fault_injector> faults = {}, detail::pool_tuning tuning = {})
 {
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
     auto shared = std::make_shared<memory_acceptor>(std::move(accept));
@@ -420,7 +420,8 @@ inline client make_memory_client(boost::asio::io_context& ctx, client_options op
             if (ep.https && !o.ssl_context)
                 throw std::invalid_argument("the memory transport needs client_options.ssl_context for https");
             return memory_transport{shared, ep.https ? o.ssl_context : nullptr, faults, ep.host, o.tls_verify};
-        });
+        },
+        tuning);
     return detail::client_access::make(std::move(impl));
 }
 

@@ -98,8 +98,8 @@ fleet options (many independent emulated servers in one process, on --threads th
   --fault-close-after N    they close each connection after N responses
   --fault-unauthorized     they answer 401 to every request, as for a wrong token
   With a TLS option, one certificate serves the fleet; with --addressing loopback and
-  --tls-self-signed, one certificate per 254 servers names their addresses, and
-  --tls-write-ca writes all of them.
+  --tls-self-signed, each server presents its own certificate naming its address, issued
+  by one certificate authority that --tls-write-ca writes.
 
 exit status: 0 after a signal-initiated shutdown, 1 when the server cannot start,
 2 on bad command-line arguments or a bad --tasks file.

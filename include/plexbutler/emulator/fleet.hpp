@@ -83,8 +83,8 @@ struct fleet_options {
     /// - `seed`: server `i` uses `seed ^ (i * 0x9e3779b97f4a7c15)` (0 = random);
     /// - TLS: one context for the whole fleet. With `tls_self_signed_name`, `ports` present one
     ///   certificate for that name; `loopback_addresses` present, whatever the name, one
-    ///   certificate per 254 servers naming their addresses, and `tls_write_ca_file` receives all
-    ///   of them (load it as the clients' CA file).
+    ///   certificate per server naming its address only, all issued by one certificate authority
+    ///   made at start-up, which `tls_write_ca_file` receives (load it as the clients' CA file).
     /// - the rest (catalogue, window, durations, timeouts, `quiet`) as for `server`.
     server_options server;
     /// When not empty, server `i` requires this token with every `{i}` replaced by `i`
