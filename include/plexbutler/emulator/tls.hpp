@@ -35,8 +35,9 @@ certificate_pair make_self_signed_certificate(std::string_view host_name,
 /// @brief Makes a fresh self-signed certificate naming every one of `host_names`.
 ///
 /// As the single-name form, with one `subjectAltName` entry per name (`IP:` or `DNS:`, in
-/// order) and the first name as the CN. An emulator fleet presents one such certificate for
-/// every 254 loopback addresses.
+/// order) and the first name as the CN. (An emulator fleet on loopback addresses presents one
+/// certificate per server instead, naming its address only and issued by one CA: a certificate
+/// with many names costs every client connection the memory of all of them.)
 /// @throws std::invalid_argument when `host_names` is empty or holds an empty name.
 certificate_pair make_self_signed_certificate(const std::vector<std::string>& host_names,
                                               std::chrono::hours validity = std::chrono::hours{24});
