@@ -114,7 +114,7 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
   "C++20 coroutine client library for the Plex Media Server Butler API (development files)
 The static libraries libplexbutler.a (the client) and libplexbutler_emulator.a (the Butler
 emulator), their headers, a CMake package (find_package(plexbutler)) and a pkg-config file
-(pkg-config --static plexbutler). Built on Boost.Asio/Beast, Boost.JSON, Boost.URL and OpenSSL.")
+(pkg-config plexbutler). Built on Boost.Asio/Beast, Boost.JSON, Boost.URL and OpenSSL.")
 # What a consumer compiles and links with: the Boost headers and CMake packages (system, json,
 # url, as plexbutlerConfig.cmake finds them), the Boost.JSON/URL libraries, OpenSSL.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS

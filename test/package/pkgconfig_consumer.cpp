@@ -1,5 +1,5 @@
 // A one-file program built with nothing but pkg-config:
-//   c++ -std=c++20 pkgconfig_consumer.cpp $(pkg-config --static --cflags --libs plexbutler)
+//   c++ -std=c++20 pkgconfig_consumer.cpp $(pkg-config --cflags --libs plexbutler)
 // Lists the tasks of the server at argv[1] (token: $PLEX_TOKEN), starts one and stops it.
 #include <plexbutler/plexbutler.hpp>
 

@@ -8,8 +8,8 @@
 #   4. plexbutler-emulator from ROOT serving on loopback
 #   5. test/consumer built with find_package(plexbutler) against ROOT (CMAKE_PREFIX_PATH), run
 #      against that emulator
-#   6. test/package/pkgconfig_consumer.cpp built with only `pkg-config --static` (prefix
-#      redefined to ROOT/usr), run against that emulator
+#   6. test/package/pkgconfig_consumer.cpp built with only `pkg-config --cflags --libs` (prefix
+#      redefined to ROOT/usr; plain and --static both link), run against that emulator
 #   7. the man pages and the bash completion of ROOT (man.sh, completion.sh)
 #
 # usage: test/package/run.sh [BUILD_DIR]   (default build/package; JOBS sets the parallelism)
@@ -152,8 +152,14 @@ export PKG_CONFIG_PATH="$root/usr/lib/$multiarch/pkgconfig"
 [[ "$(pkg-config --variable=includedir plexbutler)" == /usr/include ]] || fail "includedir is not /usr/include"
 [[ "$(pkg-config --variable=libdir plexbutler)" == "/usr/lib/$multiarch" ]] || fail "libdir is not /usr/lib/$multiarch"
 [[ "$(pkg-config --modversion plexbutler)" == "$(plexbutler --version | sed -n '1s/^[^ ]* //p')" ]] || fail "version"
-flags=$(pkg-config --define-variable=prefix="$root/usr" --static --cflags --libs plexbutler)
-echo "pkg-config --static --cflags --libs plexbutler: $flags"
+flags=$(pkg-config --define-variable=prefix="$root/usr" --cflags --libs plexbutler)
+echo "pkg-config --cflags --libs plexbutler: $flags"
+# The library is static: the plain flags must already name what it links with.
+static_flags=$(pkg-config --define-variable=prefix="$root/usr" --static --cflags --libs plexbutler)
+for lib in -lplexbutler -lboost_json -lboost_url -lssl -lcrypto; do
+    [[ " $flags " == *" $lib "* ]] || fail "pkg-config --libs lacks $lib"
+    [[ " $static_flags " == *" $lib "* ]] || fail "pkg-config --static --libs lacks $lib"
+done
 [[ "$flags" == *"-I$root/usr/include"* && "$flags" == *"-L$root/usr/lib/$multiarch"* ]] || fail "pkg-config paths"
 # shellcheck disable=SC2086 # one flag per word
 c++ -std=c++20 -o "$work/pkgconfig_consumer" test/package/pkgconfig_consumer.cpp $flags
