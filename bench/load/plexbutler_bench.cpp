@@ -117,11 +117,7 @@ bench_config parse_args(int argc, char** argv)
             cfg.refresh = true;
             continue;
         }
-        const auto next = reader.value();
-        if (!next)
-            throw usage_error((flag.starts_with("--") ? plexbutler::tools::escaped(flag) : "argument " + quoted(flag)) +
-                              ": missing value");
-        const std::string_view value = *next;
+        const std::string_view value = reader.required_value();
         if (flag == "--server")
             cfg.server = value;
         else if (flag == "--token") {

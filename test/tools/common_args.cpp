@@ -42,6 +42,28 @@ TEST_CASE("arg_reader: an empty inline value is a value, and argv skips the prog
     CHECK_FALSE(arg_reader(1, argv, true).more());
 }
 
+TEST_CASE("arg_reader: required_value names the option or word that lacks one", "[tools][args]")
+{
+    const std::vector<std::string> words{"--threads", "2", "--quiet=", "stray", "--listen"};
+    arg_reader reader(words, true);
+    CHECK(reader.next() == "--threads");
+    CHECK(reader.required_value() == "2");
+    CHECK(reader.next() == "--quiet");
+    CHECK(reader.required_value().empty()); // an empty inline value is a value
+    CHECK(reader.next() == "stray");
+    CHECK(reader.next() == "--listen");
+    CHECK_THROWS_WITH(reader.required_value(), "--listen: missing value");
+
+    const std::vector<std::string> word{"plain"};
+    arg_reader bare(word, false);
+    CHECK(bare.next() == "plain");
+    CHECK_THROWS_WITH(bare.required_value(), "argument 'plain': missing value");
+    const std::vector<std::string> control{"--x\x1b[2J"};
+    arg_reader escapes(control, false);
+    CHECK(escapes.next() == "--x\x1b[2J");
+    CHECK_THROWS_WITH(escapes.required_value(), "--x\\x1b[2J: missing value"); // escaped, not sent raw
+}
+
 TEST_CASE("parse_whole: digits only, within the range", "[tools][args]")
 {
     CHECK(parse_whole<unsigned>("42") == 42u);

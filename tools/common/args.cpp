@@ -40,6 +40,7 @@ std::string_view arg_reader::next()
             word = word.substr(0, eq);
         }
     }
+    last_ = word;
     return word;
 }
 
@@ -58,6 +59,13 @@ std::optional<std::string_view> arg_reader::value()
     if (!more())
         return std::nullopt;
     return words_[next_++];
+}
+
+std::string_view arg_reader::required_value()
+{
+    if (const auto v = value())
+        return *v;
+    throw usage_error((last_.starts_with("--") ? escaped(last_) : "argument " + quoted(last_)) + ": missing value");
 }
 
 std::optional<double> parse_decimal(std::string_view text, double min, double max)

@@ -66,8 +66,13 @@ public:
     /// (taken); empty when there is neither.
     std::optional<std::string_view> value();
 
+    /// @brief `value()`, or a `usage_error` "--name: missing value" ("argument 'word': missing
+    /// value" for a word that is not an option) when there is none.
+    std::string_view required_value();
+
 private:
     std::vector<std::string_view> words_;
+    std::string_view last_; // what next() gave last
     std::size_t next_ = 0;
     bool inline_values_;
     std::optional<std::string_view> inline_value_;

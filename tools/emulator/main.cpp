@@ -231,11 +231,7 @@ command_line parse_args(int argc, char** argv, bool& help, bool& version)
     plexbutler::tools::arg_reader reader(argc, argv, false);
     while (reader.more()) {
         const std::string_view flag = reader.next();
-        auto value = [&]() -> std::string_view {
-            if (const auto v = reader.value())
-                return *v;
-            throw usage_error(std::string(flag) + ": missing value");
-        };
+        auto value = [&] { return reader.required_value(); };
         if (flag == "--help" || flag == "-h") {
             help = true;
         } else if (flag == "--version") {
