@@ -227,6 +227,17 @@ asio::awaitable<void> print_events(fleet& f, bool json, const std::unordered_map
     co_await f.async_shutdown();
 }
 
+// An exception that escaped a coroutine of the command (not a server's failure): one error line.
+int report_unexpected(std::exception_ptr failed)
+{
+    try {
+        std::rethrow_exception(failed);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << escape_for_terminal(e.what()) << '\n';
+    }
+    return exit_code::failure;
+}
+
 } // namespace
 
 int run_fleet_command(const invocation& inv, const env_lookup& env)
@@ -280,14 +291,8 @@ int run_fleet_command(const invocation& inv, const env_lookup& env)
     ioc.run();
     progress.clear();
 
-    if (failed) {
-        try {
-            std::rethrow_exception(failed);
-        } catch (const std::exception& e) {
-            std::cerr << "error: " << escape_for_terminal(e.what()) << '\n';
-        }
-        return exit_code::failure;
-    }
+    if (failed)
+        return report_unexpected(failed);
     const bool blank_lines = !inv.json && inv.cmd == command::list;
     for (std::size_t i = 0; i < job.outputs.size(); ++i) {
         if (blank_lines && i > 0)
@@ -349,14 +354,8 @@ int run_watch(const invocation& inv, const env_lookup& env)
     });
     ioc.run();
 
-    if (failed) {
-        try {
-            std::rethrow_exception(failed);
-        } catch (const std::exception& e) {
-            std::cerr << "error: " << escape_for_terminal(e.what()) << '\n';
-        }
-        return exit_code::failure;
-    }
+    if (failed)
+        return report_unexpected(failed);
     if (!interrupted && ended) {
         std::cerr << "error: " << escape_for_terminal(ended->message()) << '\n';
         return exit_code_for(ended->code);
