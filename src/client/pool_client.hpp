@@ -56,7 +56,7 @@ public:
         : ex_(std::move(ex)), strand_(std::move(strand)), opts_(validated(std::move(opts))),
           release_buffers_at_once_(tuning.release_buffers_at_once), ep_(parse_endpoint(opts_)), req_(opts_, ep_),
           transport_(make_transport(opts_, ep_)), state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout),
-          conns_(opts_.max_connections), aborters_(opts_.max_connections), release_at_(opts_.max_connections, never),
+          conns_(opts_.max_connections), guards_(opts_.max_connections), release_at_(opts_.max_connections, never),
           idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
         if (ep_.https && !opts_.tls_verify && opts_.pinned_public_keys.empty()) // pins still prove the server
@@ -286,10 +286,20 @@ private:
                 }
                 if (opts_.logger)
                     log(log_level::debug, "-> " + req_.request_line(op, name) + " (" + ep_.server + ")");
-                if (a.deadline != attempt_time::max())
-                    c.stream.expires_at(a.deadline); // one deadline for write + read: a dripping server is cut
-                else
-                    c.stream.expires_never();
+                // One deadline for the write and every read: a dripping server is cut. Past it, the
+                // pool aborts the connection's I/O (exchange_deadline_passed).
+                std::optional<timer_type> deadline;
+                std::uint64_t exchange_id = 0;
+                if (a.deadline != attempt_time::max()) {
+                    exchange_id = begin_exchange(l.slot);
+                    deadline.emplace(ex_);
+                    deadline->expires_at(a.deadline);
+                    deadline->async_wait(
+                        [self = this->shared_from_this(), slot = l.slot, exchange_id](boost::system::error_code ec) {
+                            if (!ec)
+                                self->exchange_deadline_passed(slot, exchange_id);
+                        });
+                }
                 exchange_outcome x;
                 co_await asio::async_write(c.stream, asio::buffer(*bytes),
                                            asio::redirect_error(asio::use_awaitable, x.ec));
@@ -320,6 +330,15 @@ private:
                     } else {
                         x.ec = error::malformed_http;
                         interim_error = "more than " + std::to_string(max_interim_responses) + " interim responses";
+                    }
+                }
+                if (deadline) {
+                    deadline->cancel();
+                    if (end_exchange(l.slot)) { // the deadline passed: the I/O was aborted
+                        if (x.ec)
+                            x.ec = boost::beast::error::timeout;
+                        else
+                            x.keep_alive = false; // complete, but its socket is shut down
                     }
                 }
                 bool cancelled = false;
@@ -537,8 +556,8 @@ private:
     void abort_in_flight()
     {
         std::lock_guard lk(abort_mu_);
-        for (auto& abort : aborters_)
-            abort();
+        for (auto& g : guards_)
+            g.abort();
     }
 
     // The connection of `slot` is connected: from now on a shutdown can abort its I/O. Called by
@@ -546,17 +565,50 @@ private:
     void publish_aborter(std::size_t slot, typename Transport::aborter_type abort)
     {
         std::lock_guard lk(abort_mu_);
-        aborters_[slot] = std::move(abort);
+        guards_[slot].abort = std::move(abort);
         if (shut_down_.load()) // the shutdown may have looked at this slot before it was published
-            aborters_[slot]();
+            guards_[slot].abort();
     }
 
+    // An exchange with a deadline starts on the connection of `slot`: returns its id.
+    std::uint64_t begin_exchange(std::size_t slot)
+    {
+        std::lock_guard lk(abort_mu_);
+        auto& g = guards_[slot];
+        g.timed_out = false;
+        return ++g.exchange;
+    }
+
+    // The exchange of `slot` is over (its I/O completed): a later expiry of its deadline finds
+    // another id and does nothing. Returns whether the deadline passed (and aborted the I/O).
+    bool end_exchange(std::size_t slot)
+    {
+        std::lock_guard lk(abort_mu_);
+        auto& g = guards_[slot];
+        ++g.exchange;
+        return std::exchange(g.timed_out, false);
+    }
+
+    // The deadline of exchange `id` on `slot` passed (any thread): if that exchange is still
+    // going on, its connection's I/O fails now. The connection is not reused.
+    void exchange_deadline_passed(std::size_t slot, std::uint64_t id)
+    {
+        std::lock_guard lk(abort_mu_);
+        auto& g = guards_[slot];
+        if (g.exchange != id)
+            return;
+        g.timed_out = true;
+        g.abort();
+    }
+
+    // The aborter is forgotten before the connection (and its socket) is destroyed: the
+    // production aborter names the socket's descriptor, which may be reused once it is closed.
     void close_slot(std::size_t slot)
     {
         mark_released(slot, false);
         {
             std::lock_guard lk(abort_mu_);
-            aborters_[slot].reset();
+            guards_[slot].abort.reset();
         }
         conns_[slot].reset();
     }
@@ -568,12 +620,18 @@ private:
     endpoint ep_;
     request_templates req_;
     Transport transport_;
-    pool_state state_;                                       // strand only
-    std::vector<std::unique_ptr<connection_type>> conns_;    // a slot's object belongs to whoever holds the slot
-    std::mutex abort_mu_;                                    // guards aborters_
-    std::vector<typename Transport::aborter_type> aborters_; // per slot, once connected
-    std::vector<timer_type*> backoffs_;                      // strand only: retry backoffs waiting
-    std::vector<timer_type*> drains_;                        // strand only: async_shutdown drains waiting
+    pool_state state_;                                    // strand only
+    std::vector<std::unique_ptr<connection_type>> conns_; // a slot's object belongs to whoever holds the slot
+    /// What aborts the I/O of one slot's connection, and the deadline of its exchange.
+    struct slot_guard {
+        typename Transport::aborter_type abort; // once connected
+        std::uint64_t exchange = 0;             // bumped when an exchange with a deadline starts and ends
+        bool timed_out = false;                 // its deadline passed and aborted it
+    };
+    std::mutex abort_mu_;               // guards guards_
+    std::vector<slot_guard> guards_;    // per slot
+    std::vector<timer_type*> backoffs_; // strand only: retry backoffs waiting
+    std::vector<timer_type*> drains_;   // strand only: async_shutdown drains waiting
     static constexpr auto never = clock_type::time_point::max();
     std::vector<typename clock_type::time_point> release_at_; // strand only: per idle slot, when to release
     std::vector<bool> idle_released_;                         // strand only: per slot, idle and released

@@ -4,16 +4,16 @@
 // One pooled HTTP/1.1 connection over any stream, with its reusable buffers. Owned exclusively
 // by whoever holds its pool slot, so it needs no locking.
 //
-// `Stream` is an AsyncReadStream and AsyncWriteStream that also provides
-//   void expires_at(std::chrono::steady_clock::time_point);  // one deadline for what follows
-//   void expires_never();
+// `Stream` is an AsyncReadStream and AsyncWriteStream (with Asio's per-operation cancellation)
+// that also provides
 //   bool has_unsolicited_bytes();  // bytes (or an error) arrived while the connection idled
-//   Aborter make_aborter();        // once connected: a movable object whose operator()() makes
-//                                  // the stream's pending and later I/O fail, callable from
-//                                  // another thread; reset() forgets the stream
+//   Aborter make_aborter();        // once connected: an object whose operator()() makes the
+//                                  // stream's pending and later I/O fail, callable from another
+//                                  // thread while the stream lives; reset() forgets the stream
 // and optionally `bool park()` / `void unpark()` (free the stream's own buffers while idle, and
-// take them back), and reports a passed deadline as boost::beast::error::timeout: tcp_or_tls_stream in
-// production (http/tcp_transport.hpp), an in-memory stream with a manual clock in tests.
+// take them back). Deadlines are not the stream's: the pool aborts an exchange whose deadline
+// passed. tcp_or_tls_stream in production (http/tcp_transport.hpp), an in-memory stream with a
+// manual clock in tests.
 
 #include "http/response_parser.hpp"
 

@@ -1,6 +1,7 @@
 #include "http/tcp_transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -19,14 +20,11 @@
 
 #include <stdexcept>
 
-#include <fcntl.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace plexbutler::detail {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
@@ -38,8 +36,6 @@ long long millisecond_count(std::chrono::milliseconds d) { return static_cast<lo
 error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const error_code& ec, const std::string& server,
                                const tls_verify_state& verified, std::string& msg)
 {
-    if (ec == beast::error::timeout)
-        return error::timeout;
     if (!verified.failure.empty()) { // the verify callback named the cause
         msg = "for " + server + ": " + verified.failure;
         return error::certificate_verification_failed;
@@ -64,18 +60,7 @@ void socket_aborter::operator()() const noexcept
         ::shutdown(fd_, SHUT_RDWR);
 }
 
-void socket_aborter::reset() noexcept
-{
-    if (fd_ >= 0)
-        ::close(fd_);
-    fd_ = -1;
-}
-
-socket_aborter tcp_or_tls_stream::make_aborter() noexcept
-{
-    const int fd = tcp().socket().native_handle();
-    return socket_aborter(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
-}
+socket_aborter tcp_or_tls_stream::make_aborter() noexcept { return socket_aborter(tcp_.native_handle()); }
 
 void ssl_deleter::operator()(SSL* p) const noexcept { SSL_free(p); }
 
@@ -161,19 +146,24 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(cdeadline - connect_start);
         msg = "after " + std::to_string(millisecond_count(ms)) + " ms connecting to " + ep_->server;
     };
+    // One timer for the connect and the handshake: the deadline of both is `cdeadline`. The
+    // stream has no timers of its own: the timer races each step (`||` cancels the loser).
+    asio::steady_timer timer(c.get_executor());
+    timer.expires_at(cdeadline);
     error_code ec;
-    if (!ep_->connect_to.empty()) {
+    bool timer_won = false;
+    if (!ep_->connect_to.empty() || ep_->host_is_ip) {
         // An address override or a plex.direct name: no DNS; the addresses are tried in order.
-        c.tcp().expires_at(cdeadline);
-        co_await c.tcp().async_connect(ep_->connect_to, asio::redirect_error(asio::use_awaitable, ec));
-    } else if (ep_->host_is_ip) {
-        tcp::endpoint endpoint(asio::ip::make_address(ep_->host), ep_->port);
-        c.tcp().expires_at(cdeadline);
-        co_await c.tcp().async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+        std::vector<tcp::endpoint> single;
+        if (ep_->connect_to.empty())
+            single.emplace_back(asio::ip::make_address(ep_->host), ep_->port);
+        const auto& endpoints = ep_->connect_to.empty() ? single : ep_->connect_to;
+        auto r = co_await (asio::async_connect(c.tcp(), endpoints, asio::as_tuple(asio::use_awaitable)) ||
+                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        timer_won = r.index() == 1;
+        ec = timer_won ? std::get<0>(std::get<1>(r)) : std::get<0>(std::get<0>(r));
     } else {
         tcp::resolver resolver(c.get_executor());
-        asio::steady_timer timer(c.get_executor());
-        timer.expires_at(cdeadline);
         auto r = co_await (
             resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::as_tuple(asio::use_awaitable)) ||
             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -193,14 +183,20 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             co_return rec == asio::error::operation_aborted ? error_code(error::cancelled)
                                                             : error_code(error::connect_failed);
         }
-        c.tcp().expires_at(cdeadline);
-        co_await c.tcp().async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+        auto cr = co_await (asio::async_connect(c.tcp(), results, asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        timer_won = cr.index() == 1;
+        ec = timer_won ? std::get<0>(std::get<1>(cr)) : std::get<0>(std::get<0>(cr));
     }
-    if (ec) {
-        if (ec == beast::error::timeout) {
+    if (timer_won) { // the timer's own error: it was cancelled with the whole operation
+        if (!ec) {
             timeout_msg();
             co_return error::timeout;
         }
+        msg = "while connecting to " + ep_->server;
+        co_return error::cancelled;
+    }
+    if (ec) {
         if (ec == asio::error::operation_aborted) {
             msg = "while connecting to " + ep_->server;
             co_return error::cancelled;
@@ -217,7 +213,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         co_return error::connect_failed;
     }
     error_code ignored;
-    c.tcp().socket().set_option(tcp::no_delay(true), ignored);
+    c.tcp().set_option(tcp::no_delay(true), ignored);
     if (c.tls()) {
         if (!ep_->host_is_ip && SSL_ctrl(c.tls()->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
                                          TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep_->host.c_str())) != 1) {
@@ -239,18 +235,24 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
                 offered_key = offered.key;
             }
         }
-        co_await c.tls()->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        auto hs = co_await (c.tls()->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (hs.index() == 1) {
+            if (std::get<0>(std::get<1>(hs))) {
+                msg = "during the TLS handshake with " + ep_->server;
+                co_return error::cancelled;
+            }
+            timeout_msg();
+            msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
+            co_return error::timeout;
+        }
+        ec = std::get<0>(std::get<0>(hs));
         if (ec) {
             if (ec == asio::error::operation_aborted) {
                 msg = "during the TLS handshake with " + ep_->server;
                 co_return error::cancelled;
             }
-            auto e = map_handshake_error(*c.tls(), ec, ep_->server, *verified, msg);
-            if (e == error::timeout) {
-                timeout_msg();
-                msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
-            }
-            co_return e;
+            co_return map_handshake_error(*c.tls(), ec, ep_->server, *verified, msg);
         }
         const bool resumed = SSL_session_reused(ssl) == 1;
         handshakes_.fetch_add(1, std::memory_order_relaxed);

@@ -16,10 +16,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,30 +32,21 @@
 
 namespace plexbutler::detail {
 
-/// Aborts the I/O of one connection from any thread: shuts its socket down through a duplicate
-/// descriptor, which no other socket can be given while this object holds it (the stream may
-/// close its own descriptor at any time, e.g. on a timeout). Move-only; empty when default-made.
+/// Aborts the I/O of one connection from any thread: shuts its socket down (both directions), so
+/// that pending and later reads and writes fail at once. Not an owner: it names the descriptor of
+/// the stream it was made from, which must stay open while the aborter is set. The pool keeps
+/// that promise: it holds its aborters under its abort lock and resets one before it closes the
+/// connection, and the stream never closes its socket by itself (deadlines are the pool's: the
+/// one deadline of an exchange shuts the socket down through this same aborter).
 class socket_aborter {
 public:
     socket_aborter() = default;
     explicit socket_aborter(int fd) noexcept : fd_(fd) {}
-    socket_aborter(socket_aborter&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    socket_aborter& operator=(socket_aborter&& o) noexcept
-    {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    socket_aborter(const socket_aborter&) = delete;
-    socket_aborter& operator=(const socket_aborter&) = delete;
-    ~socket_aborter() { reset(); }
 
-    /// Pending and later reads and writes of the socket fail at once (both directions shut down).
+    /// Pending and later reads and writes of the socket fail at once.
     void operator()() const noexcept;
-    /// Releases the duplicate descriptor.
-    void reset() noexcept;
+    /// Forgets the descriptor (before the socket is closed).
+    void reset() noexcept { fd_ = -1; }
 
 private:
     int fd_ = -1;
@@ -72,8 +63,10 @@ struct ssl_session_deleter {
 using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
 using ssl_session_ptr = std::unique_ptr<SSL_SESSION, ssl_session_deleter>;
 
-/// A TCP stream, or a TLS stream over one, behind one AsyncReadStream/AsyncWriteStream
-/// interface. Deadlines are Beast's tcp_stream timeouts (reported as beast::error::timeout).
+/// A TCP socket, or a TLS stream over one, behind one AsyncReadStream/AsyncWriteStream
+/// interface. It has no timers of its own: the pool runs one deadline per exchange (and connect
+/// runs its own), so a read or a write arms and cancels nothing. Per-operation cancellation is
+/// Asio's (the socket's, forwarded by the TLS stream).
 ///
 /// An idle TLS connection can be parked: Asio's TLS stream (its two 17 KiB record buffers and
 /// the two 17 KiB halves of its BIO pair) is destroyed and only OpenSSL's connection state is
@@ -82,7 +75,8 @@ using ssl_session_ptr = std::unique_ptr<SSL_SESSION, ssl_session_deleter>;
 class tcp_or_tls_stream {
 public:
     using executor_type = boost::asio::any_io_executor;
-    using tls_stream_type = boost::asio::ssl::stream<boost::beast::tcp_stream&>;
+    using socket_type = boost::asio::ip::tcp::socket;
+    using tls_stream_type = boost::asio::ssl::stream<socket_type&>;
 
     /// A TLS stream when `tls_context` is not null, else plain TCP.
     tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context) : tcp_(ex)
@@ -95,7 +89,7 @@ public:
 
     executor_type get_executor() noexcept { return tcp_.get_executor(); }
 
-    boost::beast::tcp_stream& tcp() noexcept { return tcp_; }
+    socket_type& tcp() noexcept { return tcp_; }
     /// The TLS stream (unparked first), or null for plain TCP.
     tls_stream_type* tls()
     {
@@ -103,17 +97,14 @@ public:
         return tls_.get();
     }
 
-    void expires_at(std::chrono::steady_clock::time_point t) { tcp_.expires_at(t); }
-    void expires_never() { tcp_.expires_never(); }
-
-    /// What aborts this stream's I/O from another thread (a duplicate of the connected socket).
+    /// What aborts this stream's I/O from another thread (its connected socket's descriptor).
     socket_aborter make_aborter() noexcept;
 
     /// Bytes nobody asked for (or an error) are waiting on the socket.
     bool has_unsolicited_bytes() noexcept
     {
         boost::system::error_code ec;
-        return tcp_.socket().available(ec) > 0 || ec;
+        return tcp_.available(ec) > 0 || ec;
     }
 
     /// Idle: frees the buffers of the TLS layer, keeping OpenSSL's connection state. Does
@@ -165,7 +156,7 @@ public:
     }
 
 private:
-    boost::beast::tcp_stream tcp_;
+    socket_type tcp_;
     // Over tcp_; null for plain TCP and while parked. On the heap: a plain TCP connection (10,000
     // idle in a fleet) does not carry the 360 bytes of an empty Asio TLS stream.
     std::unique_ptr<tls_stream_type> tls_;
