@@ -41,6 +41,12 @@ struct pool_tuning {
     /// serialises on instead of a strand of its own: the fleet's, shared by its clients, so that
     /// a fleet coroutine reaches the pool's state without a hop. Anything else: a strand of its own.
     boost::asio::any_io_executor pool_strand;
+    /// The first connection object is made, and its socket opened, with the pool. What a
+    /// connection keeps for its life (the object, Asio's descriptor state) is then allocated with
+    /// the client instead of among the responses of a fleet's first sweep, whose pages it would
+    /// pin once they are freed (docs/performance.md, "Idle memory"). Costs one descriptor per
+    /// client from its construction: for a fleet, whose clients all connect.
+    bool prepare_first_connection = false;
 };
 
 /// A production client (TCP/TLS transport) with these pool choices.

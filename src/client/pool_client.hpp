@@ -59,6 +59,11 @@ public:
           conns_(opts_.max_connections), guards_(opts_.max_connections), release_at_(opts_.max_connections, never),
           idle_released_(opts_.max_connections, false), idle_timer_(strand_)
     {
+        if (tuning.prepare_first_connection) {
+            conns_[0] = transport_.make_connection(ex_, read_limit_);
+            if constexpr (requires { conns_[0]->stream.open_ahead(); })
+                conns_[0]->stream.open_ahead();
+        }
         if (ep_.https && !opts_.tls_verify && opts_.pinned_public_keys.empty()) // pins still prove the server
             log(log_level::warning, "TLS certificate verification is disabled (tls_verify=false): insecure");
     }
@@ -258,7 +263,8 @@ private:
                 break;
             }
             case attempt_step::connect: {
-                conns_[l.slot] = transport_.make_connection(ex_, read_limit_);
+                if (!conns_[l.slot]) // else made ahead (pool_tuning::prepare_first_connection)
+                    conns_[l.slot] = transport_.make_connection(ex_, read_limit_);
                 created_.fetch_add(1, std::memory_order_relaxed);
                 std::string msg;
                 auto ec = co_await transport_.connect(conns_[l.slot]->stream, a.deadline, msg);
@@ -279,6 +285,7 @@ private:
             }
             case attempt_step::exchange: {
                 connection_type& c = *conns_[l.slot];
+                c.wake(); // a new connection's buffers (a reused one was woken by check_idle)
                 const std::string* bytes = &req_.fixed(op);
                 if (op == operation_kind::start_task || op == operation_kind::stop_task) {
                     req_.render_task(c.request, op, name);

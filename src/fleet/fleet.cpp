@@ -146,7 +146,7 @@ public:
         lock.unlock();
         // The client validates the options (and may load a TLS context): outside the lock.
         auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts),
-                                                pool_tuning{opts_.release_buffers_after_request, strand_});
+                                                pool_tuning{opts_.release_buffers_after_request, strand_, true});
         lock.lock();
         if (by_id_.count(id))
             throw std::invalid_argument("fleet::add_server: a server with this id exists already");

@@ -36,9 +36,9 @@ struct basic_connection {
         : stream(std::forward<Args>(args)...), read_reserve_(std::min<std::size_t>(read_limit, 16 * 1024))
     {
         // Beast reads at most the buffer's free capacity (at least 512 bytes): without a reserve a
-        // 5 KB response takes eleven recvmsg. One reserve per connection; it keeps its capacity
-        // while the connection is in use.
-        buffer.reserve(read_reserve_);
+        // 5 KB response takes eleven recvmsg. The reserve is made by the first wake(), before the
+        // first exchange (not here: a connection may be made ahead of its use); the buffer keeps
+        // its capacity while the connection is in use.
         // Hard cap: Beast bounds neither a chunk header's extensions nor trailers while they are
         // incomplete, so a server sending one endless line would grow the buffer until the deadline.
         // Past the cap Beast fails with buffer_overflow (mapped to error::body_too_large).
@@ -57,7 +57,8 @@ struct basic_connection {
         released = true;
     }
 
-    /// Taken from the pool: what `release_buffers` freed is allocated again before the next I/O.
+    /// Before an exchange: what `release_buffers` freed (or what a new connection has not allocated
+    /// yet) is allocated; nothing to do on a connection in use.
     void wake()
     {
         if (!released)
@@ -74,7 +75,7 @@ struct basic_connection {
     response_sink sink;
     std::string request;      // rendered start/stop-one requests
     std::uint64_t served = 0; // responses read on this connection (> 0: reused)
-    bool released = false;    // release_buffers() and no wake() since
+    bool released = true;     // buffers not allocated: new, or release_buffers() and no wake() since
 
 private:
     std::size_t read_reserve_;

@@ -78,11 +78,11 @@ public:
     using socket_type = boost::asio::ip::tcp::socket;
     using tls_stream_type = boost::asio::ssl::stream<socket_type&>;
 
-    /// A TLS stream when `tls_context` is not null, else plain TCP.
-    tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context) : tcp_(ex)
+    /// A TLS stream when `tls_context` is not null (made by the first `tls()`, at connect, so
+    /// that a connection made ahead holds no TLS state), else plain TCP.
+    tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context)
+        : tcp_(ex), tls_context_(tls_context)
     {
-        if (tls_context)
-            tls_ = std::make_unique<tls_stream_type>(tcp_, *tls_context);
     }
     tcp_or_tls_stream(const tcp_or_tls_stream&) = delete;
     tcp_or_tls_stream& operator=(const tcp_or_tls_stream&) = delete;
@@ -90,11 +90,25 @@ public:
     executor_type get_executor() noexcept { return tcp_.get_executor(); }
 
     socket_type& tcp() noexcept { return tcp_; }
-    /// The TLS stream (unparked first), or null for plain TCP.
+    /// The TLS stream (unparked first, made on first use), or null for plain TCP.
     tls_stream_type* tls()
     {
+        if (tls_context_ == nullptr)
+            return nullptr;
         unpark();
+        if (!tls_)
+            tls_ = std::make_unique<tls_stream_type>(tcp_, *tls_context_);
         return tls_.get();
+    }
+
+    /// Opens the socket (IPv4) before the connect, which reuses its descriptor state when the
+    /// address is IPv4 and otherwise reopens it (Asio keeps closed descriptors' states for reuse).
+    /// For connections made ahead (`pool_tuning::prepare_first_connection`). Errors are ignored:
+    /// the connect opens the socket then.
+    void open_ahead() noexcept
+    {
+        boost::system::error_code ignored;
+        tcp_.open(boost::asio::ip::tcp::v4(), ignored);
     }
 
     /// What aborts this stream's I/O from another thread (its connected socket's descriptor).
@@ -132,9 +146,8 @@ public:
     {
         return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const MutableBufferSequence& b) {
-                unpark();
-                if (tls_)
-                    tls_->async_read_some(b, std::move(handler));
+                if (tls_context_ != nullptr)
+                    tls()->async_read_some(b, std::move(handler));
                 else
                     tcp_.async_read_some(b, std::move(handler));
             },
@@ -146,9 +159,8 @@ public:
     {
         return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const ConstBufferSequence& b) {
-                unpark();
-                if (tls_)
-                    tls_->async_write_some(b, std::move(handler));
+                if (tls_context_ != nullptr)
+                    tls()->async_write_some(b, std::move(handler));
                 else
                     tcp_.async_write_some(b, std::move(handler));
             },
@@ -157,6 +169,7 @@ public:
 
 private:
     socket_type tcp_;
+    boost::asio::ssl::context* tls_context_; // null: plain TCP
     // Over tcp_; null for plain TCP and while parked. On the heap: a plain TCP connection (10,000
     // idle in a fleet) does not carry the 360 bytes of an empty Asio TLS stream.
     std::unique_ptr<tls_stream_type> tls_;

@@ -2,6 +2,7 @@
 // in-memory streams), and what it frees and whether the connection still works afterwards
 // (over real sockets against the emulator, HTTP and HTTPS, where TLS connections are parked).
 
+#include "client/client_impl.hpp"
 #include "support/client_fixture.hpp"
 #include "support/memory_server.hpp"
 
@@ -9,6 +10,7 @@
 #include <plexbutler/emulator/server.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -180,6 +182,47 @@ TEST_CASE("idle release: released HTTP and HTTPS connections serve again, parked
         CHECK(st.connections_created == 1);
         CHECK(st.requests_retried == 0);
         CHECK(st.tls_handshakes == (https ? 1u : 0u));
+    }
+}
+
+namespace {
+/// Descriptors open in this process (the in-process emulator's included).
+std::size_t open_descriptors()
+{
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+        ++n;
+    return n - 1; // the directory iterator's own
+}
+} // namespace
+
+TEST_CASE("idle release: a fleet's pool makes its first connection with the client, and connects it",
+          "[client][idle][fleet][tls]")
+{
+    for (const bool https : {false, true}) {
+        for (const bool ahead : {false, true}) {
+            INFO((https ? "https" : "http") << (ahead ? ", made ahead" : ", made at connect"));
+            release_emulator emu(https);
+            asio::io_context ioc;
+            asio::steady_timer reactor(ioc); // opens the io_context's own descriptors (epoll, ...)
+            const auto before = open_descriptors();
+            client c = detail::make_client(ioc.get_executor(), emu.options_for_client(10ms),
+                                           detail::pool_tuning{true, {}, ahead});
+            // Made ahead: its socket is open (no TLS state yet); else nothing is open.
+            CHECK(open_descriptors() == before + (ahead ? 1u : 0u));
+            for (int i = 0; i < 3; ++i) {
+                auto r = run_on(ioc, c.try_get_butler_tasks());
+                REQUIRE(r.has_value());
+                CHECK(r->content.tasks == emulator::default_catalogue());
+                // One descriptor for the client's connection (no duplicate, no second socket) and
+                // one for the emulator's end of it.
+                CHECK(open_descriptors() == before + 2);
+            }
+            const auto st = c.stats();
+            CHECK(st.connections_created == 1);
+            CHECK(st.requests_retried == 0);
+            CHECK(st.tls_handshakes == (https ? 1u : 0u));
+        }
     }
 }
 
