@@ -57,7 +57,8 @@ constexpr std::string_view usage_text =
     "Builds one plexbutler::fleet over the servers of FILE on one thread and measures, in order:\n"
     "  build      adding every server (time, CPU, memory per client)\n"
     "  first      get_butler_tasks() on every server: every connection is opened\n"
-    "  memory     RSS and malloc'd bytes per connected idle server, right after the sweep and\n"
+    "  memory     RSS (all, and anonymous: without the file-backed code pages), and malloc'd\n"
+    "             bytes per connected idle server, right after the sweep and\n"
     "             after D seconds of idling (--settle-s; default: long enough for idle\n"
     "             connections to release their buffers)\n"
     "  steady     S more sweeps over the connected fleet (default 5)\n"
@@ -289,6 +290,8 @@ double highest_rss = 0; // of the measurements: the kernel's high-water mark can
 
 struct memory {
     double rss = 0;  // bytes resident
+    double anon = 0; // bytes resident that are not file-backed: the program's code pages, faulted in
+                     // once whatever the number of servers (2.6 MiB by the first server), are not
     double heap = 0; // bytes malloc'd and not freed (mallinfo2: arenas + mmapped chunks)
 };
 
@@ -307,10 +310,12 @@ memory measure_memory()
     char buf[128] = {};
     if (::pread(statm_fd(), buf, sizeof buf - 1, 0) <= 0)
         throw std::runtime_error("cannot read /proc/self/statm");
-    unsigned long long pages_total = 0, pages_resident = 0;
-    if (std::sscanf(buf, "%llu %llu", &pages_total, &pages_resident) != 2)
+    unsigned long long pages_total = 0, pages_resident = 0, pages_shared = 0; // shared: file-backed resident
+    if (std::sscanf(buf, "%llu %llu %llu", &pages_total, &pages_resident, &pages_shared) != 3)
         throw std::runtime_error("cannot parse /proc/self/statm");
-    m.rss = static_cast<double>(pages_resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    const auto page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    m.rss = static_cast<double>(pages_resident) * page;
+    m.anon = static_cast<double>(pages_resident - std::min(pages_shared, pages_resident)) * page;
     highest_rss = std::max(highest_rss, m.rss);
     const struct mallinfo2 mi = ::mallinfo2();
     m.heap = static_cast<double>(mi.uordblks) + static_cast<double>(mi.hblkhd);
@@ -607,6 +612,7 @@ int main(int argc, char** argv)
         out.number("build_cpu_us_per_server", build.cpu_us / nd, 1);
         out.number("build_heap_kib_per_server", (m_built.heap - m_start.heap) / kib / nd, 2);
         out.number("build_rss_kib_per_server", (m_built.rss - m_start.rss) / kib / nd, 2);
+        out.number("build_anon_kib_per_server", (m_built.anon - m_start.anon) / kib / nd, 2);
 
         // ---- first sweep: every connection is opened
         failures first_fails;
@@ -641,6 +647,8 @@ int main(int argc, char** argv)
         out.number("rss_connected_mib", m_connected.rss / mib, 1);
         out.number("idle_server_kib", (m_connected.rss - m_start.rss) / kib / nd, 2);
         out.number("idle_connection_kib", (m_connected.rss - m_built.rss) / kib / nd, 2);
+        out.number("idle_server_anon_kib", (m_connected.anon - m_start.anon) / kib / nd, 2);
+        out.number("idle_connection_anon_kib", (m_connected.anon - m_built.anon) / kib / nd, 2);
         out.number("idle_server_heap_kib", (m_connected.heap - m_start.heap) / kib / nd, 2);
         out.number("idle_connection_heap_kib", (m_connected.heap - m_built.heap) / kib / nd, 2);
 
