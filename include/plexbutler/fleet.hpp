@@ -145,6 +145,9 @@ struct fleet_stats {
     std::uint64_t polls = 0;         ///< Polls completed.
     std::uint64_t poll_failures = 0; ///< Polls that failed.
     std::uint64_t events = 0;        ///< Events delivered to the buffer.
+    /// Connections open across the servers' pools, in use or idle (`pool_stats::open` summed:
+    /// the call visits every server).
+    std::size_t connections = 0;
 };
 
 /// @brief Many Plex servers driven from one executor.

@@ -36,6 +36,7 @@ std::shared_ptr<client_impl> make_client_impl(asio::any_io_executor ex, client_o
         return std::make_shared<pool_client<io_strand, tcp_transport>>(std::move(ex), *shared, std::move(opts),
                                                                        make_tcp, tuning);
     }
+    tuning.idle_work.reset(); // it runs on the shared strand only
     if (const auto* io = ex.target<asio::io_context::executor_type>()) {
         auto strand = asio::make_strand(*io);
         return std::make_shared<pool_client<asio::strand<asio::io_context::executor_type>, tcp_transport>>(

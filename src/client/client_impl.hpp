@@ -32,6 +32,8 @@ public:
     virtual const std::string& origin() const noexcept = 0;
 };
 
+class idle_scheduler;
+
 /// Internal choices of a pool that are not client options (the fleet's).
 struct pool_tuning {
     /// A connection that goes back to the pool idle frees its buffers at once, not after
@@ -47,6 +49,9 @@ struct pool_tuning {
     /// pin once they are freed (docs/performance.md, "Idle memory"). Costs one descriptor per
     /// client from its construction: for a fleet, whose clients all connect.
     bool prepare_first_connection = false;
+    /// The idle work (evictions, buffer releases) of pools that share `pool_strand`, on one
+    /// timer instead of one per pool (a fleet's; it runs on that strand). Null: a timer of the pool's own.
+    std::shared_ptr<idle_scheduler> idle_work;
 };
 
 /// A production client (TCP/TLS transport) with these pool choices.

@@ -9,6 +9,7 @@
 // timers: http/tcp_transport.hpp in production, in-memory streams with a manual clock in tests.
 
 #include "client/client_impl.hpp"
+#include "client/idle_scheduler.hpp"
 #include "http/connection.hpp"
 #include "http/interpret.hpp"
 #include "http/request.hpp"
@@ -43,7 +44,9 @@
 namespace plexbutler::detail {
 
 template <class Strand, class Transport>
-class pool_client final : public client_impl, public std::enable_shared_from_this<pool_client<Strand, Transport>> {
+class pool_client final : public client_impl,
+                          public idle_work,
+                          public std::enable_shared_from_this<pool_client<Strand, Transport>> {
 public:
     using clock_type = typename Transport::clock_type;
     using timer_type = typename Transport::timer_type;
@@ -57,7 +60,7 @@ public:
           release_buffers_at_once_(tuning.release_buffers_at_once), ep_(parse_endpoint(opts_)), req_(opts_, ep_),
           transport_(make_transport(opts_, ep_)), state_(opts_.max_connections, opts_.max_waiters, opts_.idle_timeout),
           conns_(opts_.max_connections), guards_(opts_.max_connections), release_at_(opts_.max_connections, never),
-          idle_released_(opts_.max_connections, false), idle_timer_(strand_)
+          idle_released_(opts_.max_connections, false), idle_timer_(strand_), idle_scheduler_(tuning.idle_work)
     {
         if (tuning.prepare_first_connection) {
             conns_[0] = transport_.make_connection(ex_, read_limit_);
@@ -503,20 +506,35 @@ private:
         idle_timer_armed_ = true;
         idle_timer_due_ = *when;
         const auto generation = ++idle_timer_generation_;
+        if constexpr (std::is_same_v<clock_type, idle_scheduler::clock>) {
+            if (idle_scheduler_) { // a fleet's: one timer for the idle work of all its pools
+                idle_scheduler_->schedule(*when, this->weak_from_this(), generation);
+                return;
+            }
+        }
         idle_timer_.expires_at(*when);
         idle_timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
-            if (generation != self->idle_timer_generation_)
-                return;
-            self->idle_timer_armed_ = false;
-            if (ec || self->state_.is_shut_down())
-                return;
-            const auto now = clock_type::now();
-            for (auto slot : self->state_.expire_idle(now))
-                self->close_slot(slot);
-            self->release_idle_buffers(now);
-            self->publish_stats();
-            self->arm_idle_timer();
+            if (!ec)
+                self->run_idle_work(generation);
+            else if (generation == self->idle_timer_generation_)
+                self->idle_timer_armed_ = false;
         });
+    }
+
+    // The idle work due (on the strand): evictions and buffer releases, then the next wait.
+    void run_idle_work(std::uint64_t generation) override
+    {
+        if (generation != idle_timer_generation_)
+            return; // superseded by an earlier wait
+        idle_timer_armed_ = false;
+        if (state_.is_shut_down())
+            return;
+        const auto now = clock_type::now();
+        for (auto slot : state_.expire_idle(now))
+            close_slot(slot);
+        release_idle_buffers(now);
+        publish_stats();
+        arm_idle_timer();
     }
 
     // Idle connections unused since their release time free their buffers.
@@ -644,6 +662,7 @@ private:
     std::vector<bool> idle_released_;                         // strand only: per slot, idle and released
     std::size_t released_count_ = 0;                          // strand only
     timer_type idle_timer_;                                   // strand only
+    std::shared_ptr<idle_scheduler> idle_scheduler_;          // pool_tuning: a fleet's, instead of idle_timer_
     bool idle_timer_armed_ = false;                           // strand only
     typename clock_type::time_point idle_timer_due_{};        // strand only: while armed
     std::uint64_t idle_timer_generation_ = 0;                 // strand only: of the current wait

@@ -1,6 +1,7 @@
 #include <plexbutler/fleet.hpp>
 
 #include "client/client_impl.hpp"
+#include "client/idle_scheduler.hpp"
 #include "fleet/poll_schedule.hpp"
 #include "fleet/task_diff.hpp"
 #include "util/random.hpp"
@@ -10,6 +11,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -69,6 +71,10 @@ asio::any_io_executor make_fleet_strand(const asio::any_io_executor& ex)
     return asio::make_strand(ex);
 }
 
+// The idle work of the pools is run at its due time rounded up to this: the work of many pools
+// then runs in one wake-up (an idle connection is evicted up to this much after idle_timeout).
+constexpr std::chrono::milliseconds idle_work_granularity{250};
+
 void validate(const fleet_options& o)
 {
     if (o.max_in_flight == 0)
@@ -113,7 +119,8 @@ public:
     fleet_impl(asio::any_io_executor ex, fleet_options opts)
         : ex_(std::move(ex)), strand_(make_fleet_strand(ex_)), opts_((validate(opts), std::move(opts))),
           schedule_({opts_.poll_interval, opts_.backoff_initial, opts_.backoff_max, 0.2}, poll_schedule::clock::now()),
-          slots_(ex_, opts_.max_in_flight), events_(ex_, opts_.event_capacity), idle_(ex_, 1), timer_(strand_)
+          slots_(ex_, opts_.max_in_flight), events_(ex_, opts_.event_capacity), idle_(ex_, 1), timer_(strand_),
+          idle_scheduler_(std::make_shared<idle_scheduler>(strand_, idle_work_granularity))
     {
     }
 
@@ -145,8 +152,9 @@ public:
         auto key = next_key_++;
         lock.unlock();
         // The client validates the options (and may load a TLS context): outside the lock.
-        auto s = std::make_shared<fleet_server>(id, key, ex_, std::move(opts),
-                                                pool_tuning{opts_.release_buffers_after_request, strand_, true});
+        auto s = std::make_shared<fleet_server>(
+            id, key, ex_, std::move(opts),
+            pool_tuning{opts_.release_buffers_after_request, strand_, true, idle_scheduler_});
         lock.lock();
         if (by_id_.count(id))
             throw std::invalid_argument("fleet::add_server: a server with this id exists already");
@@ -220,6 +228,8 @@ public:
         fleet_stats st = counters_;
         st.servers = order_.size();
         st.in_flight = in_flight_.load();
+        for (const auto& s : order_)
+            st.connections += s->cl.stats().open;
         return st;
     }
 
@@ -280,6 +290,7 @@ public:
         }
         for (const auto& s : all)
             s->cl.shutdown();
+        asio::dispatch(strand_, [sch = idle_scheduler_] { sch->shutdown(); });
         slots_.cancel();
         events_.close();
         if (active_.load() == 0)
@@ -384,6 +395,8 @@ private:
     event_channel events_;
     slot_channel idle_;
     asio::steady_timer timer_; // the poll loop's wake-up; used on strand_ only
+    // The idle work (evictions, buffer releases) of every server's pool, on one timer (strand_).
+    std::shared_ptr<idle_scheduler> idle_scheduler_;
 };
 
 // The poll loop: takes the servers that are due, starts one poll each, sleeps until the next

@@ -112,7 +112,9 @@ TEST_CASE("idle release: a pool tuned for a fleet frees the buffers as each requ
         client_options o;
         o.server_url = url;
         o.release_idle_buffers_after = 1s; // not what decides: the pool releases at once
-        client c = server.make_client(o, detail::pool_tuning{true, {}});
+        detail::pool_tuning tuning;
+        tuning.release_buffers_at_once = true;
+        client c = server.make_client(o, tuning);
         for (int i = 0; i < 3; ++i) {
             auto r = run_on(ctx, c.try_get_butler_tasks());
             REQUIRE(r.has_value());
@@ -206,8 +208,10 @@ TEST_CASE("idle release: a fleet's pool makes its first connection with the clie
             asio::io_context ioc;
             asio::steady_timer reactor(ioc); // opens the io_context's own descriptors (epoll, ...)
             const auto before = open_descriptors();
-            client c = detail::make_client(ioc.get_executor(), emu.options_for_client(10ms),
-                                           detail::pool_tuning{true, {}, ahead});
+            detail::pool_tuning tuning;
+            tuning.release_buffers_at_once = true;
+            tuning.prepare_first_connection = ahead;
+            client c = detail::make_client(ioc.get_executor(), emu.options_for_client(10ms), tuning);
             // Made ahead: its socket is open (no TLS state yet); else nothing is open.
             CHECK(open_descriptors() == before + (ahead ? 1u : 0u));
             for (int i = 0; i < 3; ++i) {
