@@ -279,9 +279,9 @@ private:
             }
             case attempt_step::exchange: {
                 connection_type& c = *conns_[l.slot];
-                const std::string* bytes = &req_.fixed(op);
-                if (op == operation_kind::start_task || op == operation_kind::stop_task) {
-                    req_.render_task(c.request, op, name);
+                const std::string* bytes = &req_.list(); // the poll: sent as is
+                if (op != operation_kind::list_tasks) {
+                    req_.render(c.request, op, name);
                     bytes = &c.request;
                 }
                 if (opts_.logger)
