@@ -63,7 +63,7 @@ TEST_CASE("arena_allocator: rebinds, compares by arena, allocates from it", "[ar
 
 // As in pool_client::arm_idle_timer: a steady_timer on a strand, a handler holding a shared_ptr
 // and a generation, bound to the arena; a re-arm supersedes the pending wait.
-TEST_CASE("handler_arena holds a pending timer wait; a superseding wait goes to the heap", "[arena]")
+TEST_CASE("handler_arena holds a pending timer wait and a superseding wait goes to the heap", "[arena]")
 {
     asio::io_context ctx;
     auto strand = asio::make_strand(ctx);
