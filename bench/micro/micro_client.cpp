@@ -42,7 +42,7 @@ void BM_request_fixed_list(benchmark::State& state)
     const plexbutler::detail::request_templates t(opts, ep);
     const auto before = plexbutler::bench::allocation_count();
     for (auto _ : state) {
-        const std::string& bytes = t.fixed(operation_kind::list_tasks);
+        const std::string& bytes = t.list();
         benchmark::DoNotOptimize(bytes.data());
     }
     report_allocs(state, before);
@@ -58,7 +58,7 @@ void BM_request_render_start_task(benchmark::State& state)
     std::string out;
     const auto before = plexbutler::bench::allocation_count();
     for (auto _ : state) {
-        t.render_task(out, operation_kind::start_task, "GenerateChapterThumbs");
+        t.render(out, operation_kind::start_task, "GenerateChapterThumbs");
         benchmark::DoNotOptimize(out.data());
     }
     report_allocs(state, before);

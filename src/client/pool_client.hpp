@@ -17,11 +17,13 @@
 #include "sansio/classify.hpp"
 #include "sansio/pool_state.hpp"
 #include "sansio/retry.hpp"
+#include "util/handler_arena.hpp"
 #include "util/random.hpp"
 
 #include <plexbutler/client.hpp>
 #include <plexbutler/models.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -289,9 +291,9 @@ private:
             case attempt_step::exchange: {
                 connection_type& c = *conns_[l.slot];
                 c.wake(); // a new connection's buffers (a reused one was woken by check_idle)
-                const std::string* bytes = &req_.fixed(op);
-                if (op == operation_kind::start_task || op == operation_kind::stop_task) {
-                    req_.render_task(c.request, op, name);
+                const std::string* bytes = &req_.list(); // the poll: sent as is
+                if (op != operation_kind::list_tasks) {
+                    req_.render(c.request, op, name);
                     bytes = &c.request;
                 }
                 if (opts_.logger)
@@ -496,8 +498,11 @@ private:
         return when;
     }
 
-    // One timer for the idle connections. Armed for the earliest work; a release due before the
-    // armed time re-arms it (the superseded wait completes and is ignored).
+    // One timer for the idle connections (a fleet's pools share the fleet's idle_scheduler
+    // instead). Armed for the earliest work; a release due before the armed time re-arms it (the
+    // superseded wait completes and is ignored). The pending wait lives in idle_wait_arena_ (a
+    // superseded one not yet completed pushes the next to the heap), not in a block of Asio's
+    // recycling cache held for as long as the connection idles.
     void arm_idle_timer()
     {
         const auto when = next_idle_work();
@@ -513,12 +518,13 @@ private:
             }
         }
         idle_timer_.expires_at(*when);
-        idle_timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
+        auto on_wait = [self = this->shared_from_this(), generation](boost::system::error_code ec) {
             if (!ec)
                 self->run_idle_work(generation);
             else if (generation == self->idle_timer_generation_)
                 self->idle_timer_armed_ = false;
-        });
+        };
+        idle_timer_.async_wait(boost::asio::bind_allocator(idle_wait_allocator(idle_wait_arena_), std::move(on_wait)));
     }
 
     // The idle work due (on the strand): evictions and buffer releases, then the next wait.
@@ -666,6 +672,11 @@ private:
     bool idle_timer_armed_ = false;                           // strand only
     typename clock_type::time_point idle_timer_due_{};        // strand only: while armed
     std::uint64_t idle_timer_generation_ = 0;                 // strand only: of the current wait
+    // Room for the idle timer's pending wait (Asio's wait_handler with this handler: 200 bytes with
+    // Boost 1.81 and g++ 12). A larger operation still works, from the heap.
+    static constexpr std::size_t idle_wait_bytes = 208;
+    using idle_wait_allocator = arena_allocator<void, idle_wait_bytes>;
+    handler_arena<idle_wait_bytes> idle_wait_arena_; // allocated on the strand, freed on any thread
     mutable std::mutex stats_mu_;
     pool_stats stats_;
     std::atomic<std::uint64_t> created_{0}, served_{0}, retried_{0};

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -90,7 +91,8 @@ void validate(const fleet_options& o)
 } // namespace
 
 // One server of the fleet: its client, and the poller's state of it (guarded by fleet_impl::mu_,
-// except `lists[1 - current]`, which only the one poll in flight of this server touches).
+// except `lists` before the first poll and `(*lists)[1 - current]`, which only the one poll in flight
+// of this server touches).
 struct fleet_server {
     fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o, pool_tuning t)
         : id(std::move(i)), key(k), cl(make_client(ex, std::move(o), t))
@@ -101,7 +103,9 @@ struct fleet_server {
     std::uint64_t key;
     client cl;
 
-    std::array<tasks_response, 2> lists; // the last successful poll, and the scratch of the next
+    // The last successful poll, and the scratch of the next: allocated by the server's first poll,
+    // so the servers of a fleet that is not polling (operations only) do not carry them.
+    std::unique_ptr<std::array<tasks_response, 2>> lists;
     unsigned current = 0;
     bool has_list = false;
     bool polled = false;
@@ -215,7 +219,7 @@ public:
             st.polled = s->polled;
             st.consecutive_failures = s->consecutive_failures;
             st.last_error = s->last_error;
-            st.tasks = s->has_list ? s->lists[s->current].content.tasks.size() : 0;
+            st.tasks = s->has_list ? (*s->lists)[s->current].content.tasks.size() : 0;
             st.polls = s->polls;
             out.push_back(std::move(st));
         }
@@ -438,7 +442,9 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
 {
     activity guard(self);
     co_await asio::this_coro::throw_if_cancelled(false);
-    auto& scratch = s->lists[1 - s->current];
+    if (!s->lists)
+        s->lists = std::make_unique<std::array<tasks_response, 2>>();
+    auto& scratch = (*s->lists)[1 - s->current];
     result<void> r = make_failure(error::client_shut_down);
     if (self->try_acquire() || co_await self->acquire()) {
         r = co_await s->cl.try_refresh_butler_tasks(scratch);
@@ -463,7 +469,7 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
                 events.push_back(std::move(e));
             }
             if (s->has_list)
-                diff_task_lists(s->lists[s->current].content, scratch.content, s->id, at, events);
+                diff_task_lists((*s->lists)[s->current].content, scratch.content, s->id, at, events);
             s->current = 1 - s->current;
             s->has_list = true;
             s->reachable = true;

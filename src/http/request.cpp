@@ -146,7 +146,6 @@ std::string_view method_of(operation_kind op) noexcept
 }
 
 request_templates::request_templates(const client_options& opts, const endpoint& ep)
-    : prefix_(ep.path_prefix), butler_target_(ep.path_prefix + "/butler")
 {
     auto check = [](std::string_view value, const char* what) {
         if (has_forbidden_header_chars(value))
@@ -166,8 +165,14 @@ request_templates::request_templates(const client_options& opts, const endpoint&
     check(opts.device_name, "device_name");
     check(opts.marketplace, "marketplace");
 
+    // GET <prefix>/butler HTTP/1.1 CRLF, the common header block, the list's Accept headers, CRLF.
+    list_ = "GET ";
+    list_.append(ep.path_prefix).append("/butler");
+    const std::size_t target_len = list_.size() - 4;
+    list_.append(" HTTP/1.1\r\n");
+    const std::size_t common_pos = list_.size();
     auto add = [this](std::string_view name, std::string_view value) {
-        common_.append(name).append(": ").append(value).append("\r\n");
+        list_.append(name).append(": ").append(value).append("\r\n");
     };
     add("Host", ep.host_header);
     if (!opts.token.empty())
@@ -188,31 +193,22 @@ request_templates::request_templates(const client_options& opts, const endpoint&
     add_opt("X-Plex-Device-Name", opts.device_name);
     add_opt("X-Plex-Marketplace", opts.marketplace);
     add("User-Agent", std::string("plexbutler/") + version_string);
-
-    list_ = "GET " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_list) + "\r\n";
-    start_all_ =
-        "POST " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
-    stop_all_ =
-        "DELETE " + butler_target_ + " HTTP/1.1\r\n" + common_ + std::string(accept_task) + "Content-Length: 0\r\n\r\n";
+    const std::size_t common_len = list_.size() - common_pos;
+    list_.append(accept_list).append("\r\n");
+    if (list_.size() > UINT32_MAX)
+        throw std::invalid_argument("client_options header values are too long");
+    target_len_ = static_cast<std::uint32_t>(target_len);
+    common_pos_ = static_cast<std::uint32_t>(common_pos);
+    common_len_ = static_cast<std::uint32_t>(common_len);
     // Held by every client for its lifetime (10,000 of them in a fleet): no growth slack.
-    for (auto* s : {&common_, &list_, &start_all_, &stop_all_})
-        s->shrink_to_fit();
-}
-
-const std::string& request_templates::fixed(operation_kind op) const noexcept
-{
-    switch (op) {
-    case operation_kind::start_all: return start_all_;
-    case operation_kind::stop_all: return stop_all_;
-    default: return list_;
-    }
+    list_.shrink_to_fit();
 }
 
 std::string request_templates::target(operation_kind op, std::string_view name) const
 {
+    std::string out(butler_target());
     if (op != operation_kind::start_task && op != operation_kind::stop_task)
-        return butler_target_;
-    std::string out = butler_target_;
+        return out;
     out += '/';
     append_segment(out, name);
     return out;
@@ -226,14 +222,21 @@ std::string request_templates::request_line(operation_kind op, std::string_view 
     return line;
 }
 
-void request_templates::render_task(std::string& out, operation_kind op, std::string_view name) const
+void request_templates::render(std::string& out, operation_kind op, std::string_view name) const
 {
-    // Reuses `out`'s capacity: no allocation once the connection has sent one request.
+    // Reuses `out`'s capacity: no allocation once the connection has sent one such request.
     out.clear();
-    out.append(method_of(op)).append(" ").append(butler_target_).append("/");
-    append_segment(out, name);
+    if (op == operation_kind::list_tasks) {
+        out.append(list_);
+        return;
+    }
+    out.append(method_of(op)).append(" ").append(butler_target());
+    if (op == operation_kind::start_task || op == operation_kind::stop_task) {
+        out.append("/");
+        append_segment(out, name);
+    }
     out.append(" HTTP/1.1\r\n");
-    out.append(common_).append(accept_task).append("Content-Length: 0\r\n\r\n");
+    out.append(common_headers()).append(accept_task).append("Content-Length: 0\r\n\r\n");
 }
 
 } // namespace plexbutler::detail

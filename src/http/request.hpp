@@ -49,17 +49,22 @@ endpoint parse_endpoint(const client_options& opts);
 /// True when `value` contains a control character other than HTAB (CR, LF, NUL, DEL, ...).
 bool has_forbidden_header_chars(std::string_view value) noexcept;
 
-/// The pre-rendered requests of one client.
+/// The requests of one client. Only the task-list request, polled all the time, is kept rendered
+/// (one string per client, held for its lifetime: 10,000 of them in a fleet); the other
+/// operations are rendered on demand into a caller's buffer from the header block inside it.
 class request_templates {
 public:
-    /// Validates the header values and renders the constant parts. @throws std::invalid_argument.
+    /// Validates the header values and renders the list request. @throws std::invalid_argument.
     request_templates(const client_options& opts, const endpoint& ep);
 
-    /// The full request bytes of list/start-all/stop-all (constant).
-    const std::string& fixed(operation_kind op) const noexcept;
+    /// The full bytes of the list request (`GET <prefix>/butler`): constant, sent without a copy.
+    const std::string& list() const noexcept { return list_; }
 
-    /// Renders the request of start/stop of one task into `out` (reusing its capacity).
-    void render_task(std::string& out, operation_kind op, std::string_view name) const;
+    /// Renders the full request of `op` into `out`, replacing its contents and reusing its capacity
+    /// (no allocation once `out` has held a request as long). `name` is the task of start_task and
+    /// stop_task (one percent-encoded path segment), ignored otherwise. For list_tasks, a copy of
+    /// `list()`.
+    void render(std::string& out, operation_kind op, std::string_view name = {}) const;
 
     /// The request target of `op` (`/butler` or `/butler/Name`, with prefix), for diagnostics.
     std::string target(operation_kind op, std::string_view name = {}) const;
@@ -67,14 +72,21 @@ public:
     /// `GET /butler` etc. for diagnostics and logs.
     std::string request_line(operation_kind op, std::string_view name = {}) const;
 
-    /// The header block common to all requests (for tests).
-    const std::string& common_headers() const noexcept { return common_; }
+    /// The header block common to all requests, from `Host` to `User-Agent`, each line ending in
+    /// CRLF (a view into `list()`).
+    std::string_view common_headers() const noexcept
+    {
+        return std::string_view(list_).substr(common_pos_, common_len_);
+    }
 
 private:
-    std::string prefix_;
-    std::string butler_target_;
-    std::string common_;
-    std::string list_, start_all_, stop_all_;
+    /// `<prefix>/butler` (a view into `list()`, after `GET `).
+    std::string_view butler_target() const noexcept { return std::string_view(list_).substr(4, target_len_); }
+
+    std::string list_;
+    std::uint32_t target_len_ = 0;
+    std::uint32_t common_pos_ = 0;
+    std::uint32_t common_len_ = 0;
 };
 
 /// The HTTP method of an operation.

@@ -7,9 +7,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
+
+#include <boost/container/devector.hpp>
 
 namespace plexbutler::detail {
 
@@ -83,6 +84,8 @@ public:
     std::size_t idle() const noexcept { return idle_; }
     std::size_t busy() const noexcept { return busy_ + connecting_; }
     std::size_t waiting() const noexcept { return waiters_.size(); }
+    /// Waiter ids the queue can hold without allocating (0 until the first waiter queues).
+    std::size_t waiter_capacity() const noexcept { return waiters_.capacity(); }
 
 private:
     struct slot_info {
@@ -92,7 +95,11 @@ private:
     void set_state(std::size_t i, slot_state s) noexcept;
 
     std::vector<slot_info> slots_;
-    std::deque<std::uint64_t> waiters_;
+    // FIFO: push_back, pop_front, erase from the middle on a cancel. A devector allocates nothing
+    // while empty (a std::deque allocates its map and a node at construction: ~600 B per client in
+    // a fleet of mostly idle clients) and moves its elements back within its storage instead of
+    // reallocating, so a busy pool's queue stops allocating once it has grown.
+    boost::container::devector<std::uint64_t> waiters_;
     std::size_t max_waiters_;
     std::chrono::milliseconds idle_timeout_;
     std::size_t idle_ = 0, busy_ = 0, connecting_ = 0;

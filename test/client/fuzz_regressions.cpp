@@ -67,7 +67,7 @@ TEST_CASE("fuzz regression: control bytes other than CR/LF/NUL in a header value
     CHECK_FALSE(detail::has_forbidden_header_chars(o.device_name));
     detail::request_templates t(o, ep);
     std::string bytes;
-    t.render_task(bytes, detail::operation_kind::stop_task, "BackupDatabase");
+    t.render(bytes, detail::operation_kind::stop_task, "BackupDatabase");
     CHECK(parses_as_one_request(bytes));
     CHECK(bytes.rfind("DELETE /ple/butler/BackupDatabase HTTP/1.1\r\n", 0) == 0);
 }

@@ -119,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         __builtin_trap(); // a control character accepted into a header
 
     std::string bytes;
-    templates->render_task(bytes, op, parsed->view());
+    templates->render(bytes, op, parsed->view());
     http::request_parser<http::empty_body> p;
     if (!parse_one(bytes, p)) {
         std::fprintf(stderr, "rendered request does not parse:\n%s\n", bytes.c_str());
@@ -161,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     plexbutler::detail::endpoint plain_ep = plexbutler::detail::parse_endpoint(plain);
     plexbutler::detail::request_templates plain_templates(plain, plain_ep);
     std::string plain_bytes;
-    plain_templates.render_task(plain_bytes, op, "BackupDatabase");
+    plain_templates.render(plain_bytes, op, "BackupDatabase");
     http::request_parser<http::empty_body> pp;
     if (!parse_one(plain_bytes, pp))
         __builtin_trap();

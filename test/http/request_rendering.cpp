@@ -26,15 +26,19 @@ TEST_CASE("request: exact bytes of every operation", "[request]")
                                            "X-Plex-Version: ") +
                                version_string + "\r\nUser-Agent: plexbutler/" + version_string + "\r\n";
     CHECK(t.common_headers() == common);
-    CHECK(t.fixed(operation_kind::list_tasks) ==
+    CHECK(t.list() ==
           "GET /butler HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
     const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
-    CHECK(t.fixed(operation_kind::start_all) == "POST /butler HTTP/1.1\r\n" + common + task_accept);
-    CHECK(t.fixed(operation_kind::stop_all) == "DELETE /butler HTTP/1.1\r\n" + common + task_accept);
     std::string out;
-    t.render_task(out, operation_kind::start_task, "BackupDatabase");
+    t.render(out, operation_kind::list_tasks, {});
+    CHECK(out == t.list());
+    t.render(out, operation_kind::start_all, {});
+    CHECK(out == "POST /butler HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::stop_all, {});
+    CHECK(out == "DELETE /butler HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::start_task, "BackupDatabase");
     CHECK(out == "POST /butler/BackupDatabase HTTP/1.1\r\n" + common + task_accept);
-    t.render_task(out, operation_kind::stop_task, "RefreshLibraries");
+    t.render(out, operation_kind::stop_task, "RefreshLibraries");
     CHECK(out == "DELETE /butler/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
     CHECK(t.request_line(operation_kind::start_task, "X") == "POST /butler/X");
     // The token is a header, never part of the target.
@@ -51,7 +55,7 @@ TEST_CASE("request: prefix, optional headers, empty token", "[request]")
     o.version = "9.9";
     auto ep = parse_endpoint(o);
     request_templates t(o, ep);
-    const auto& list = t.fixed(operation_kind::list_tasks);
+    const auto& list = t.list();
     CHECK(list.rfind("GET /plex/butler HTTP/1.1\r\nHost: example.net\r\n", 0) == 0);
     CHECK(list.find("X-Plex-Token") == std::string::npos);
     CHECK(list.find("X-Plex-Platform: Linux\r\n") != std::string::npos);
@@ -61,6 +65,84 @@ TEST_CASE("request: prefix, optional headers, empty token", "[request]")
     CHECK(list.find("X-Plex-Client-Identifier: " + default_client_identifier("plexbutler") + "\r\n") !=
           std::string::npos);
     CHECK(t.target(operation_kind::stop_task, "Name") == "/plex/butler/Name");
+}
+
+TEST_CASE("request: exact bytes of every operation with a path prefix and every identity header", "[request]")
+{
+    client_options o;
+    o.server_url = "http://plex.example:8080/a/plex/";
+    o.token = "tok-456";
+    o.client_identifier = "cid-2";
+    o.product = "prod";
+    o.version = "1.2.3";
+    o.platform = "Linux";
+    o.platform_version = "6.1";
+    o.device = "dev";
+    o.model = "mod";
+    o.device_vendor = "vend";
+    o.device_name = "name";
+    o.marketplace = "market";
+    auto ep = parse_endpoint(o);
+    request_templates t(o, ep);
+    const std::string common = std::string("Host: plex.example:8080\r\n"
+                                           "X-Plex-Token: tok-456\r\n"
+                                           "X-Plex-Client-Identifier: cid-2\r\n"
+                                           "X-Plex-Product: prod\r\n"
+                                           "X-Plex-Version: 1.2.3\r\n"
+                                           "X-Plex-Platform: Linux\r\n"
+                                           "X-Plex-Platform-Version: 6.1\r\n"
+                                           "X-Plex-Device: dev\r\n"
+                                           "X-Plex-Model: mod\r\n"
+                                           "X-Plex-Device-Vendor: vend\r\n"
+                                           "X-Plex-Device-Name: name\r\n"
+                                           "X-Plex-Marketplace: market\r\n"
+                                           "User-Agent: plexbutler/") +
+                               version_string + "\r\n";
+    CHECK(t.common_headers() == common);
+    CHECK(t.list() ==
+          "GET /a/plex/butler HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
+    const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
+    std::string out;
+    t.render(out, operation_kind::list_tasks, {});
+    CHECK(out == t.list());
+    t.render(out, operation_kind::start_all, {});
+    CHECK(out == "POST /a/plex/butler HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::stop_all, {});
+    CHECK(out == "DELETE /a/plex/butler HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::start_task, "Backup Database");
+    CHECK(out == "POST /a/plex/butler/Backup%20Database HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::stop_task, "RefreshLibraries");
+    CHECK(out == "DELETE /a/plex/butler/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
+    CHECK(t.target(operation_kind::start_all) == "/a/plex/butler");
+    CHECK(t.request_line(operation_kind::stop_task, "X") == "DELETE /a/plex/butler/X");
+}
+
+TEST_CASE("request: rendering reuses the capacity of the caller's string", "[request]")
+{
+    client_options o;
+    o.server_url = "http://127.0.0.1:32400/plex";
+    o.token = "tok-789";
+    auto ep = parse_endpoint(o);
+    request_templates t(o, ep);
+    std::string out;
+    out.reserve(t.list().size() + 64); // room for any of the requests below
+    const char* const storage = out.data();
+    const auto capacity = out.capacity();
+    for (auto op : {operation_kind::start_all, operation_kind::stop_all, operation_kind::start_task,
+                    operation_kind::stop_task, operation_kind::list_tasks, operation_kind::start_all}) {
+        t.render(out, op, "GenerateChapterThumbs");
+        REQUIRE(out.size() <= capacity);
+        CHECK(static_cast<const void*>(out.data()) == static_cast<const void*>(storage)); // not reallocated
+        CHECK(out.capacity() == capacity);
+        CHECK(out.find("X-Plex-Token: tok-789\r\n") != std::string::npos);
+    }
+    // A string that has held a longer request keeps its buffer for a shorter one.
+    std::string grown;
+    t.render(grown, operation_kind::stop_task, "GenerateChapterThumbs");
+    const char* const grown_storage = grown.data();
+    t.render(grown, operation_kind::start_all, {});
+    CHECK(static_cast<const void*>(grown.data()) == static_cast<const void*>(grown_storage));
+    CHECK(grown.rfind("POST /plex/butler HTTP/1.1\r\n", 0) == 0);
 }
 
 TEST_CASE("request: task names become one percent-encoded segment", "[request]")

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <deque>
+
 using namespace plexbutler::detail;
 using kind = checkout_decision::kind;
 using namespace std::chrono_literals;
@@ -207,4 +210,46 @@ TEST_CASE("pool_state counts stay consistent over a random event sequence", "[po
         if (p.waiting() > 0)
             REQUIRE(p.idle() == 0);
     }
+}
+
+TEST_CASE("pool_state's waiter queue allocates nothing while empty and stops growing once it has grown", "[pool]")
+{
+    pool_state p(1, 64, 30s);
+    CHECK(p.waiter_capacity() == 0); // a pool nobody waits for holds no queue storage
+    const auto a = p.checkout(1, t0);
+    REQUIRE(a.what == kind::open_new);
+    p.connected(a.slot);
+    CHECK(p.waiter_capacity() == 0);
+
+    // A busy pool: waiters join at the back, are granted at the front and cancel from the middle,
+    // checked against a model FIFO. Its storage is reused, not reallocated, once it has grown.
+    std::deque<std::uint64_t> model;
+    std::uint64_t next = 2;
+    std::size_t grown = 0;
+    for (int i = 0; i < 3; ++i) { // a standing backlog: the queue's contents move through its storage
+        REQUIRE(p.checkout(next, t0).what == kind::wait);
+        model.push_back(next++);
+    }
+    for (int round = 0; round < 200; ++round) {
+        for (int i = 0; i < 5; ++i) {
+            REQUIRE(p.checkout(next, t0).what == kind::wait);
+            model.push_back(next++);
+        }
+        const auto middle = model[model.size() / 2];
+        REQUIRE(p.cancel_waiter(middle));
+        model.erase(std::find(model.begin(), model.end(), middle));
+        for (int i = 0; i < 4; ++i) {
+            const auto r = p.release(a.slot, true, t0);
+            REQUIRE(r.handoff);
+            REQUIRE(r.handoff->waiter == model.front()); // FIFO
+            model.pop_front();
+        }
+        REQUIRE(p.waiting() == model.size());
+        if (round == 10)
+            grown = p.waiter_capacity();
+        if (round > 10)
+            REQUIRE(p.waiter_capacity() == grown);
+    }
+    CHECK(grown > 0);
+    CHECK(grown < 16);
 }
