@@ -54,6 +54,11 @@ void idle_scheduler::shutdown()
 
 void idle_scheduler::arm()
 {
+    // The work of pools that are gone (a fleet's removed servers) wakes nobody: dropped here.
+    while (!heap_.empty() && heap_.front().pool.expired()) {
+        std::pop_heap(heap_.begin(), heap_.end(), later{});
+        heap_.pop_back();
+    }
     if (heap_.empty() || (armed_ && armed_for_ <= heap_.front().due))
         return;
     armed_ = true;

@@ -34,7 +34,8 @@ protected:
 
 /// The idle work of the pools that share one strand, on one timer. Every member function runs
 /// on that strand (the pools call `schedule` from it). Work is run at its time rounded up to
-/// the granularity, never before it; work of a pool that is gone is dropped.
+/// the granularity, never before it; work of a pool that is gone is dropped, without a wake-up
+/// when it is the next due.
 class idle_scheduler : public std::enable_shared_from_this<idle_scheduler> {
 public:
     using clock = std::chrono::steady_clock;

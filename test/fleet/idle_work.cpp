@@ -117,11 +117,14 @@ TEST_CASE("idle work: a pool that is gone is skipped, work scheduled by work run
     on_strand_then_run(
         ctx, strand,
         [&] {
-            auto gone = std::make_shared<recorder>();
-            gone_watch = gone;
-            s->schedule(idle_scheduler::clock::now() + 10ms, gone, 1);
-            s->schedule(idle_scheduler::clock::now() + 10ms, kept, 2);
-        }, // `gone` is destroyed here: its work must not run
+            {
+                auto gone = std::make_shared<recorder>();
+                gone_watch = gone;
+                s->schedule(idle_scheduler::clock::now() + 10ms, gone, 1);
+            } // `gone` is destroyed here: its work must not run, nor wake the scheduler
+            s->schedule(idle_scheduler::clock::now() + 100ms, kept, 2);
+            CHECK(s->pending() == 1); // dropped when the next arming found it first
+        },
         300ms);
     CHECK(gone_watch.expired());
     REQUIRE(kept->runs.size() == 2);
