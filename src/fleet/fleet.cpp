@@ -90,9 +90,7 @@ void validate(const fleet_options& o)
 
 } // namespace
 
-// One server of the fleet: its client, and the poller's state of it (guarded by fleet_impl::mu_,
-// except `lists` before the first poll and `(*lists)[1 - current]`, which only the one poll in flight
-// of this server touches).
+// One server of the fleet: its client, and the poller's state of it (guarded by fleet_impl::mu_).
 struct fleet_server {
     fleet_server(std::string i, std::uint64_t k, const asio::any_io_executor& ex, client_options o, pool_tuning t)
         : id(std::move(i)), key(k), cl(make_client(ex, std::move(o), t))
@@ -103,11 +101,9 @@ struct fleet_server {
     std::uint64_t key;
     client cl;
 
-    // The last successful poll, and the scratch of the next: allocated by the server's first poll,
-    // so the servers of a fleet that is not polling (operations only) do not carry them.
-    std::unique_ptr<std::array<tasks_response, 2>> lists;
-    unsigned current = 0;
-    bool has_list = false;
+    // The last successful poll (null before it): a fleet that is not polling does not carry it.
+    // A poll refreshes a spare list of the fleet (fleet_impl::take_spare_list) and swaps it in.
+    std::unique_ptr<tasks_response> list;
     bool polled = false;
     bool reachable = false;
     bool removed = false;
@@ -219,7 +215,7 @@ public:
             st.polled = s->polled;
             st.consecutive_failures = s->consecutive_failures;
             st.last_error = s->last_error;
-            st.tasks = s->has_list ? (*s->lists)[s->current].content.tasks.size() : 0;
+            st.tasks = s->list ? s->list->content.tasks.size() : 0;
             st.polls = s->polls;
             out.push_back(std::move(st));
         }
@@ -302,6 +298,26 @@ public:
     }
 
     bool is_shut_down() const noexcept { return shut_down_.load(); }
+
+    // A task list for a poll to refresh: a spare one (another server's previous list: its strings
+    // and task vector are decoded into again, so a poll allocates nothing), else a new one.
+    std::unique_ptr<tasks_response> take_spare_list()
+    {
+        std::lock_guard lock(mu_);
+        if (spare_lists_.empty())
+            return std::make_unique<tasks_response>();
+        auto l = std::move(spare_lists_.back());
+        spare_lists_.pop_back();
+        return l;
+    }
+
+    // Back to the spares: as many as polls can be in flight, so one list per server plus at most
+    // max_in_flight, not two per server.
+    void put_spare_list_locked(std::unique_ptr<tasks_response> l)
+    {
+        if (l && spare_lists_.size() < opts_.max_in_flight)
+            spare_lists_.push_back(std::move(l));
+    }
 
     // A slot of the fleet's limit on requests in flight if one is free now (no coroutine, no
     // suspension: the common case). Callers then fall back on acquire().
@@ -391,6 +407,7 @@ private:
     bool loop_running_ = false;
     bool wake_pending_ = false;
     fleet_stats counters_;
+    std::vector<std::unique_ptr<tasks_response>> spare_lists_; // guarded by mu_: see take_spare_list
 
     std::atomic<bool> shut_down_{false};
     std::atomic<std::size_t> in_flight_{0};
@@ -442,12 +459,10 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
 {
     activity guard(self);
     co_await asio::this_coro::throw_if_cancelled(false);
-    if (!s->lists)
-        s->lists = std::make_unique<std::array<tasks_response, 2>>();
-    auto& scratch = (*s->lists)[1 - s->current];
+    auto scratch = self->take_spare_list(); // this poll's alone until it goes back or is swapped in
     result<void> r = make_failure(error::client_shut_down);
     if (self->try_acquire() || co_await self->acquire()) {
-        r = co_await s->cl.try_refresh_butler_tasks(scratch);
+        r = co_await s->cl.try_refresh_butler_tasks(*scratch);
         self->release();
     }
     auto now = poll_schedule::clock::now();
@@ -455,8 +470,10 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
     std::vector<fleet_event> events;
     {
         std::lock_guard lock(self->mu_);
-        if (s->removed || self->shut_down_)
+        if (s->removed || self->shut_down_) {
+            self->put_spare_list_locked(std::move(scratch));
             co_return;
+        }
         ++s->polls;
         ++self->counters_.polls;
         if (r) {
@@ -465,13 +482,12 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
                 e.kind = fleet_event_kind::reachable;
                 e.server = s->id;
                 e.at = at;
-                e.tasks = scratch.content;
+                e.tasks = scratch->content;
                 events.push_back(std::move(e));
             }
-            if (s->has_list)
-                diff_task_lists((*s->lists)[s->current].content, scratch.content, s->id, at, events);
-            s->current = 1 - s->current;
-            s->has_list = true;
+            if (s->list)
+                diff_task_lists(s->list->content, scratch->content, s->id, at, events);
+            std::swap(s->list, scratch); // the previous list (if any) becomes a spare
             s->reachable = true;
             s->consecutive_failures = 0;
             s->last_error.reset();
@@ -490,6 +506,7 @@ asio::awaitable<void> fleet_impl::poll_one(std::shared_ptr<fleet_impl> self, ser
             s->last_error = r.error();
         }
         s->polled = true;
+        self->put_spare_list_locked(std::move(scratch));
     }
     std::size_t delivered = 0;
     for (auto& e : events) {
