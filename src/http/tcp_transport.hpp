@@ -96,8 +96,10 @@ public:
         if (tls_context_ == nullptr)
             return nullptr;
         unpark();
-        if (!tls_)
+        if (!tls_) {
             tls_ = std::make_unique<tls_stream_type>(tcp_, *tls_context_);
+            keep_record_buffers();
+        }
         return tls_.get();
     }
 
@@ -128,8 +130,10 @@ public:
     /// The TLS stream again (allocates its buffers); done by the next I/O in any case.
     void unpark()
     {
-        if (parked_)
+        if (parked_) {
             tls_ = std::make_unique<tls_stream_type>(tcp_, parked_.release()); // it owns the reference
+            keep_record_buffers();
+        }
     }
     bool parked() const noexcept { return parked_ != nullptr; }
 
@@ -168,6 +172,11 @@ public:
     }
 
 private:
+    // Asio sets SSL_MODE_RELEASE_BUFFERS: OpenSSL then frees its record buffers each time they
+    // drain and allocates them again for the next record (two 17 KiB allocations per request).
+    // They are kept while the stream is in use instead; park() frees them (SSL_free_buffers).
+    void keep_record_buffers() noexcept { SSL_clear_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS); }
+
     socket_type tcp_;
     boost::asio::ssl::context* tls_context_; // null: plain TCP
     // Over tcp_; null for plain TCP and while parked. On the heap: a plain TCP connection (10,000
