@@ -282,15 +282,12 @@ private:
             }
             case attempt_step::check_idle: {
                 connection_type& c = *conns_[l.slot];
-                const bool unsolicited = c.stream.has_unsolicited_bytes();
-                if (!unsolicited)
-                    c.wake(); // its buffers again, if it released them while idle
-                a = fsm.on_idle_check(unsolicited, clock_type::now());
+                a = fsm.on_idle_check(c.stream.has_unsolicited_bytes(), clock_type::now());
                 break;
             }
             case attempt_step::exchange: {
                 connection_type& c = *conns_[l.slot];
-                c.wake(); // a new connection's buffers (a reused one was woken by check_idle)
+                c.wake(); // its buffers: not yet allocated (new), or released while it idled
                 const std::string* bytes = &req_.list(); // the poll: sent as is
                 if (op != operation_kind::list_tasks) {
                     req_.render(c.request, op, name);

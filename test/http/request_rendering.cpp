@@ -8,8 +8,39 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <string_view>
+
 using namespace plexbutler;
 using namespace plexbutler::detail;
+
+namespace {
+
+/// The bytes of all five operations: `butler` is the target with its prefix, `task` the task
+/// name as rendered for the start of one task (percent-encoded), `token` the client's token.
+void check_every_operation(const request_templates& t, const std::string& butler, const std::string& common,
+                           std::string_view task, const std::string& encoded_task, const std::string& token)
+{
+    CHECK(t.common_headers() == common);
+    CHECK(t.list() ==
+          "GET " + butler + " HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
+    const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
+    std::string out;
+    t.render(out, operation_kind::list_tasks, {});
+    CHECK(out == t.list());
+    t.render(out, operation_kind::start_all, {});
+    CHECK(out == "POST " + butler + " HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::stop_all, {});
+    CHECK(out == "DELETE " + butler + " HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::start_task, task);
+    CHECK(out == "POST " + butler + "/" + encoded_task + " HTTP/1.1\r\n" + common + task_accept);
+    t.render(out, operation_kind::stop_task, "RefreshLibraries");
+    CHECK(out == "DELETE " + butler + "/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
+    // The token is a header, never part of the target.
+    CHECK(out.substr(0, out.find("\r\n")).find(token) == std::string::npos);
+}
+
+} // namespace
 
 TEST_CASE("request: exact bytes of every operation", "[request]")
 {
@@ -25,25 +56,9 @@ TEST_CASE("request: exact bytes of every operation", "[request]")
                                            "X-Plex-Product: plexbutler\r\n"
                                            "X-Plex-Version: ") +
                                version_string + "\r\nUser-Agent: plexbutler/" + version_string + "\r\n";
-    CHECK(t.common_headers() == common);
-    CHECK(t.list() ==
-          "GET /butler HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
-    const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
-    std::string out;
-    t.render(out, operation_kind::list_tasks, {});
-    CHECK(out == t.list());
-    t.render(out, operation_kind::start_all, {});
-    CHECK(out == "POST /butler HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::stop_all, {});
-    CHECK(out == "DELETE /butler HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::start_task, "BackupDatabase");
-    CHECK(out == "POST /butler/BackupDatabase HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::stop_task, "RefreshLibraries");
-    CHECK(out == "DELETE /butler/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
+    check_every_operation(t, "/butler", common, "BackupDatabase", "BackupDatabase", "tok-123");
     CHECK(t.request_line(operation_kind::start_task, "X") == "POST /butler/X");
-    // The token is a header, never part of the target.
-    CHECK(out.substr(0, out.find("\r\n")).find("tok-123") == std::string::npos);
-    CHECK(out.find("Accept-Encoding") == std::string::npos);
+    CHECK(t.list().find("Accept-Encoding") == std::string::npos);
 }
 
 TEST_CASE("request: prefix, optional headers, empty token", "[request]")
@@ -98,21 +113,7 @@ TEST_CASE("request: exact bytes of every operation with a path prefix and every 
                                            "X-Plex-Marketplace: market\r\n"
                                            "User-Agent: plexbutler/") +
                                version_string + "\r\n";
-    CHECK(t.common_headers() == common);
-    CHECK(t.list() ==
-          "GET /a/plex/butler HTTP/1.1\r\n" + common + "Accept: application/json\r\naccepts: application/json\r\n\r\n");
-    const std::string task_accept = "Accept: text/html, application/json;q=0.9, */*;q=0.1\r\nContent-Length: 0\r\n\r\n";
-    std::string out;
-    t.render(out, operation_kind::list_tasks, {});
-    CHECK(out == t.list());
-    t.render(out, operation_kind::start_all, {});
-    CHECK(out == "POST /a/plex/butler HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::stop_all, {});
-    CHECK(out == "DELETE /a/plex/butler HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::start_task, "Backup Database");
-    CHECK(out == "POST /a/plex/butler/Backup%20Database HTTP/1.1\r\n" + common + task_accept);
-    t.render(out, operation_kind::stop_task, "RefreshLibraries");
-    CHECK(out == "DELETE /a/plex/butler/RefreshLibraries HTTP/1.1\r\n" + common + task_accept);
+    check_every_operation(t, "/a/plex/butler", common, "Backup Database", "Backup%20Database", "tok-456");
     CHECK(t.target(operation_kind::start_all) == "/a/plex/butler");
     CHECK(t.request_line(operation_kind::stop_task, "X") == "DELETE /a/plex/butler/X");
 }
