@@ -13,6 +13,8 @@
 #include "http/public_key_pins.hpp"
 
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 using namespace plexbutler;
 using namespace plexbutler::test;
@@ -65,6 +67,19 @@ asio::awaitable<int> pinned_lists(client& c, int n, std::chrono::milliseconds pa
             UNSCOPED_INFO(r.error().message());
     }
     co_return ok;
+}
+
+/// A CA named `ca_name` and a certificate for 127.0.0.1 that it issued.
+std::pair<emulator::certificate_pair, emulator::certificate_pair> ca_and_leaf(const std::string& ca_name)
+{
+    emulator::certificate_spec cas;
+    cas.is_ca = true;
+    cas.common_name = ca_name;
+    auto ca = emulator::make_certificate(cas);
+    emulator::certificate_spec leaf_spec;
+    leaf_spec.names = {"127.0.0.1"};
+    auto leaf = emulator::make_certificate(leaf_spec, &ca);
+    return {std::move(ca), std::move(leaf)};
 }
 
 } // namespace
@@ -159,13 +174,7 @@ TEST_CASE("pinning: tls_verify=false still checks the pins", "[client][pinning]"
 
 TEST_CASE("pinning: with a CA option the chain, the name and the pin must all hold", "[client][pinning]")
 {
-    emulator::certificate_spec cas;
-    cas.is_ca = true;
-    cas.common_name = "Pinning Test CA";
-    const auto ca = emulator::make_certificate(cas);
-    emulator::certificate_spec leaf_spec;
-    leaf_spec.names = {"127.0.0.1"};
-    const auto leaf = emulator::make_certificate(leaf_spec, &ca);
+    const auto [ca, leaf] = ca_and_leaf("Pinning Test CA");
     certificate_server server(leaf);
     pem_directory dir;
     const auto ca_file = dir.write("ca.pem", ca.cert_pem);
@@ -294,13 +303,7 @@ TEST_CASE("pinning: a client never uses another client's session or connection",
 {
     // Clients with the same CA file share one TLS context; sessions and pools stay per client, so a
     // pinned client proves the server's key itself even after an unpinned one has connected.
-    emulator::certificate_spec cas;
-    cas.is_ca = true;
-    cas.common_name = "Sharing Test CA";
-    const auto ca = emulator::make_certificate(cas);
-    emulator::certificate_spec leaf_spec;
-    leaf_spec.names = {"127.0.0.1"};
-    const auto leaf = emulator::make_certificate(leaf_spec, &ca);
+    const auto [ca, leaf] = ca_and_leaf("Sharing Test CA");
     certificate_server server(leaf);
     pem_directory dir;
     const auto ca_file = dir.write("ca.pem", ca.cert_pem);
