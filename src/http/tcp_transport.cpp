@@ -5,7 +5,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -25,7 +24,6 @@
 namespace plexbutler::detail {
 
 namespace asio = boost::asio;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -33,7 +31,7 @@ namespace {
 
 long long millisecond_count(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 
-error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const error_code& ec, const std::string& server,
+error_code map_handshake_error(SSL* ssl, const error_code& ec, const std::string& server,
                                const tls_verify_state& verified, std::string& msg)
 {
     if (!verified.failure.empty()) { // the verify callback named the cause
@@ -42,7 +40,7 @@ error_code map_handshake_error(tcp_or_tls_stream::tls_stream_type& tls, const er
     }
     const bool openssl_error = ec.category() == asio::error::get_ssl_category();
     const auto packed = static_cast<unsigned long>(ec.value());
-    long verify = SSL_get_verify_result(tls.native_handle());
+    long verify = SSL_get_verify_result(ssl);
     if (verify != X509_V_OK || (openssl_error && ERR_GET_REASON(packed) == SSL_R_CERTIFICATE_VERIFY_FAILED)) {
         msg = "for " + server + ": " +
               (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify)) : ec.message());
@@ -61,28 +59,6 @@ void socket_aborter::operator()() const noexcept
 }
 
 socket_aborter tcp_or_tls_stream::make_aborter() noexcept { return socket_aborter(tcp_.native_handle()); }
-
-void ssl_deleter::operator()(SSL* p) const noexcept { SSL_free(p); }
-
-void ssl_session_deleter::operator()(SSL_SESSION* p) const noexcept { SSL_SESSION_free(p); }
-
-bool tcp_or_tls_stream::park() noexcept
-{
-    if (!tls_)
-        return parked_ != nullptr;
-    SSL* ssl = tls_->native_handle();
-    // Bytes inside the TLS layer (a record not yet decrypted, plaintext not yet read, output not
-    // yet sent) live in the buffers that parking frees: such a stream stays as it is.
-    if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0 ||
-        BIO_ctrl_wpending(SSL_get_wbio(ssl)) != 0)
-        return false;
-    SSL_up_ref(ssl);
-    tls_.reset();                       // Asio's buffers, its half of the BIO pair, its verify callback
-    SSL_set_bio(ssl, nullptr, nullptr); // OpenSSL's half of the pair
-    SSL_free_buffers(ssl);              // the record buffers (Asio sets SSL_MODE_RELEASE_BUFFERS anyway)
-    parked_.reset(ssl);
-    return true;
-}
 
 tcp_transport::tcp_transport(const client_options& opts, const endpoint& ep)
     : opts_(&opts), ep_(&ep), pins_(opts.pinned_public_keys),
@@ -124,11 +100,11 @@ tcp_transport::offered_session tcp_transport::session_to_offer()
 
 void tcp_transport::first_response_read(stream_type& s)
 {
-    auto* tls = s.tls();
+    SSL* tls = s.tls();
     if (tls == nullptr || !opts_->tls_session_resumption)
         return;
     // A session other than the handshake's: a TLS 1.3 ticket arrived (each makes a new session).
-    if (SSL_SESSION* now = SSL_get0_session(tls->native_handle()); now != s.handshake_session.get())
+    if (SSL_SESSION* now = SSL_get0_session(tls); now != s.handshake_session.get())
         keep_session(now, s.peer_key.get());
     s.handshake_session.reset();
     s.peer_key.reset();
@@ -214,19 +190,22 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
     }
     error_code ignored;
     c.tcp().set_option(tcp::no_delay(true), ignored);
-    if (c.tls()) {
-        if (!ep_->host_is_ip && SSL_ctrl(c.tls()->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                                         TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep_->host.c_str())) != 1) {
+    if (c.uses_tls()) {
+        SSL* ssl = c.tls();
+        if (ssl == nullptr) {
+            msg = "with " + ep_->server + ": OpenSSL could not make the connection state";
+            co_return error::tls_handshake_failed;
+        }
+        if (!ep_->host_is_ip && SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                         const_cast<char*>(ep_->host.c_str())) != 1) {
             msg = "(the TLS server name could not be set)";
             co_return error::tls_handshake_failed;
         }
         // The callback runs whatever the policy: it records the server's key, which the pins and
         // the resumption slot need (with nothing to verify it accepts every certificate).
         auto verified = std::make_shared<tls_verify_state>();
-        c.tls()->set_verify_mode(ssl::verify_peer);
-        c.tls()->set_verify_callback(tls_verify_callback(verify_policy_, verified));
-        SSL* ssl = c.tls()->native_handle();
-        // A parked connection has no verify callback: a renegotiation would fail its verification.
+        c.verify_with(tls_verify_callback(verify_policy_, verified));
+        // After the handshake a verification would find no callback and fail: no renegotiation.
         SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
         std::optional<spki_sha256> offered_key;
         if (opts_->tls_session_resumption) {
@@ -235,7 +214,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
                 offered_key = offered.key;
             }
         }
-        auto hs = co_await (c.tls()->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
+        auto hs = co_await (c.async_handshake(asio::as_tuple(asio::use_awaitable)) ||
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (hs.index() == 1) {
             if (std::get<0>(std::get<1>(hs))) {
@@ -247,12 +226,13 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             co_return error::timeout;
         }
         ec = std::get<0>(std::get<0>(hs));
+        c.end_verification();
         if (ec) {
             if (ec == asio::error::operation_aborted) {
                 msg = "during the TLS handshake with " + ep_->server;
                 co_return error::cancelled;
             }
-            co_return map_handshake_error(*c.tls(), ec, ep_->server, *verified, msg);
+            co_return map_handshake_error(ssl, ec, ep_->server, *verified, msg);
         }
         const bool resumed = SSL_session_reused(ssl) == 1;
         handshakes_.fetch_add(1, std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include "http/connection.hpp"
 #include "http/public_key_pins.hpp"
 #include "http/request.hpp"
+#include "http/tls_socket.hpp"
 #include "http/tls_verify.hpp"
 
 #include <plexbutler/options.hpp>
@@ -18,7 +19,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -52,34 +52,21 @@ private:
     int fd_ = -1;
 };
 
-/// Owns an `SSL*` reference (SSL_free).
-struct ssl_deleter {
-    void operator()(SSL* p) const noexcept;
-};
-/// Owns an `SSL_SESSION*` reference (SSL_SESSION_free).
-struct ssl_session_deleter {
-    void operator()(SSL_SESSION* p) const noexcept;
-};
-using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
-using ssl_session_ptr = std::unique_ptr<SSL_SESSION, ssl_session_deleter>;
-
-/// A TCP socket, or a TLS stream over one, behind one AsyncReadStream/AsyncWriteStream
+/// A TCP socket, or TLS over one (http/tls_socket.hpp), behind one AsyncReadStream/AsyncWriteStream
 /// interface. It has no timers of its own: the pool runs one deadline per exchange (and connect
 /// runs its own), so a read or a write arms and cancels nothing. Per-operation cancellation is
-/// Asio's (the socket's, forwarded by the TLS stream).
+/// the socket's (a TLS operation waits on the socket).
 ///
-/// An idle TLS connection can be parked: Asio's TLS stream (its two 17 KiB record buffers and
-/// the two 17 KiB halves of its BIO pair) is destroyed and only OpenSSL's connection state is
-/// kept; the next I/O wraps that state in a new Asio stream. Neither movable nor copyable (the
-/// TLS stream refers to the TCP stream).
+/// TLS holds no buffers of its own: OpenSSL reads and writes the socket, and its record buffers
+/// are freed while the connection idles (`park`) and taken again by the next read or write.
+/// Neither movable nor copyable (the TLS state refers to the socket's descriptor).
 class tcp_or_tls_stream {
 public:
     using executor_type = boost::asio::any_io_executor;
     using socket_type = boost::asio::ip::tcp::socket;
-    using tls_stream_type = boost::asio::ssl::stream<socket_type&>;
 
-    /// A TLS stream when `tls_context` is not null (made by the first `tls()`, at connect, so
-    /// that a connection made ahead holds no TLS state), else plain TCP.
+    /// TLS when `tls_context` is not null (its state made by the first `tls()`, at connect, so
+    /// that a connection made ahead holds none), else plain TCP.
     tcp_or_tls_stream(const executor_type& ex, boost::asio::ssl::context* tls_context)
         : tcp_(ex), tls_context_(tls_context)
     {
@@ -90,17 +77,15 @@ public:
     executor_type get_executor() noexcept { return tcp_.get_executor(); }
 
     socket_type& tcp() noexcept { return tcp_; }
-    /// The TLS stream (unparked first, made on first use), or null for plain TCP.
-    tls_stream_type* tls()
+    /// Whether this stream speaks TLS.
+    bool uses_tls() const noexcept { return tls_context_ != nullptr; }
+    /// The TLS connection state over the socket (made on first use, once the socket is open), or
+    /// null for plain TCP or when OpenSSL cannot allocate it.
+    SSL* tls() noexcept
     {
-        if (tls_context_ == nullptr)
-            return nullptr;
-        unpark();
-        if (!tls_) {
-            tls_ = std::make_unique<tls_stream_type>(tcp_, *tls_context_);
-            keep_record_buffers();
-        }
-        return tls_.get();
+        if (!ssl_ && tls_context_ != nullptr && tcp_.is_open())
+            ssl_ = make_client_tls(tls_context_->native_handle(), tcp_.native_handle());
+        return ssl_.get();
     }
 
     /// Opens the socket (IPv4) before the connect, which reuses its descriptor state when the
@@ -116,26 +101,24 @@ public:
     /// What aborts this stream's I/O from another thread (its connected socket's descriptor).
     socket_aborter make_aborter() noexcept;
 
-    /// Bytes nobody asked for (or an error) are waiting on the socket.
+    /// Bytes nobody asked for (or an error) are waiting on the socket or inside the TLS layer.
     bool has_unsolicited_bytes() noexcept
     {
         boost::system::error_code ec;
-        return tcp_.available(ec) > 0 || ec;
+        return tcp_.available(ec) > 0 || ec || (ssl_ && SSL_has_pending(ssl_.get()) != 0);
     }
 
-    /// Idle: frees the buffers of the TLS layer, keeping OpenSSL's connection state. Does
-    /// nothing over plain TCP, when already parked, or while TLS bytes are buffered (they would
-    /// be lost). No I/O may be pending. Returns whether the stream is parked.
-    bool park() noexcept;
-    /// The TLS stream again (allocates its buffers); done by the next I/O in any case.
-    void unpark()
+    /// Idle: frees OpenSSL's record buffers, keeping the connection state. Does nothing over plain
+    /// TCP or while TLS bytes are buffered (they would be lost). No I/O may be pending. Returns
+    /// whether the stream is parked.
+    bool park() noexcept
     {
-        if (parked_) {
-            tls_ = std::make_unique<tls_stream_type>(tcp_, parked_.release()); // it owns the reference
-            keep_record_buffers();
-        }
+        parked_ = ssl_ && tls_free_buffers(ssl_.get());
+        return parked_;
     }
-    bool parked() const noexcept { return parked_ != nullptr; }
+    /// In use again: the next read or write takes the record buffers back.
+    void unpark() noexcept { parked_ = false; }
+    bool parked() const noexcept { return parked_; }
 
     /// TLS: the session right after the handshake, held until the first response is read (the
     /// transport then tells a session from a later ticket by its address).
@@ -145,15 +128,39 @@ public:
     /// goes with a TLS 1.3 ticket into the transport's session slot).
     std::unique_ptr<const spki_sha256> peer_key;
 
+    /// TLS: verifies the server's certificate with `callback` until `end_verification()` (or
+    /// until the stream is destroyed: the stream holds the callback).
+    void verify_with(const tls_verify_callback& callback)
+    {
+        verify_callback_ = std::make_unique<tls_verify_callback>(callback);
+        install_tls_verify_callback(ssl_.get(), verify_callback_.get());
+    }
+    /// TLS, after the handshake: the callback is freed; a later verification fails.
+    void end_verification() noexcept
+    {
+        if (ssl_)
+            install_tls_verify_callback(ssl_.get(), nullptr);
+        verify_callback_.reset();
+    }
+
+    /// TLS: the client handshake (`tls()` made first). `void(error_code, std::size_t)`.
+    template <class Token>
+    auto async_handshake(Token&& token)
+    {
+        return async_tls(tcp_, ssl_.get(), tls_call::handshake, nullptr, 0, std::forward<Token>(token));
+    }
+
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token)
     {
         return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const MutableBufferSequence& b) {
-                if (tls_context_ != nullptr)
-                    tls()->async_read_some(b, std::move(handler));
-                else
+                if (tls_context_ == nullptr) {
                     tcp_.async_read_some(b, std::move(handler));
+                    return;
+                }
+                const auto first = first_buffer<boost::asio::mutable_buffer>(b);
+                async_tls(tcp_, ssl_.get(), tls_call::read, first.data(), first.size(), std::move(handler));
             },
             token, buffers);
     }
@@ -163,26 +170,36 @@ public:
     {
         return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
             [this](auto&& handler, const ConstBufferSequence& b) {
-                if (tls_context_ != nullptr)
-                    tls()->async_write_some(b, std::move(handler));
-                else
+                if (tls_context_ == nullptr) {
                     tcp_.async_write_some(b, std::move(handler));
+                    return;
+                }
+                const auto first = first_buffer<boost::asio::const_buffer>(b);
+                async_tls(tcp_, ssl_.get(), tls_call::write, const_cast<void*>(first.data()), first.size(),
+                          std::move(handler));
             },
             token, buffers);
     }
 
 private:
-    // Asio sets SSL_MODE_RELEASE_BUFFERS: OpenSSL then frees its record buffers each time they
-    // drain and allocates them again for the next record (two 17 KiB allocations per request).
-    // They are kept while the stream is in use instead; park() frees them (SSL_free_buffers).
-    void keep_record_buffers() noexcept { SSL_clear_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS); }
+    // The first non-empty buffer of a sequence (an empty one when there is none).
+    template <class Buffer, class Sequence>
+    static Buffer first_buffer(const Sequence& buffers)
+    {
+        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
+             ++it) {
+            Buffer b(*it);
+            if (b.size() != 0)
+                return b;
+        }
+        return Buffer();
+    }
 
     socket_type tcp_;
     boost::asio::ssl::context* tls_context_; // null: plain TCP
-    // Over tcp_; null for plain TCP and while parked. On the heap: a plain TCP connection (10,000
-    // idle in a fleet) does not carry the 360 bytes of an empty Asio TLS stream.
-    std::unique_ptr<tls_stream_type> tls_;
-    ssl_ptr parked_; // the connection state while parked
+    ssl_ptr ssl_;                            // the TLS connection state; null for plain TCP and before connect
+    std::unique_ptr<tls_verify_callback> verify_callback_; // during the handshake
+    bool parked_ = false;
 };
 
 /// Connections over TCP (and TLS) to the endpoint of one client.

@@ -85,6 +85,31 @@ tls_verify_policy make_tls_verify_policy(bool tls_verify, bool has_ca_option, co
     return p;
 }
 
+namespace {
+
+// OpenSSL's verify callback: the connection's tls_verify_callback, when one is installed.
+int verify_trampoline(int preverified, X509_STORE_CTX* ctx)
+{
+    if (ctx == nullptr)
+        return 0;
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (ssl == nullptr)
+        return 0;
+    const auto* callback = static_cast<const tls_verify_callback*>(SSL_get_app_data(ssl));
+    if (callback == nullptr)
+        return 0;
+    asio::ssl::verify_context vctx(ctx);
+    return (*callback)(preverified != 0, vctx) ? 1 : 0;
+}
+
+} // namespace
+
+void install_tls_verify_callback(SSL* ssl, const tls_verify_callback* callback) noexcept
+{
+    SSL_set_app_data(ssl, const_cast<tls_verify_callback*>(callback));
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_trampoline);
+}
+
 bool tls_verify_callback::operator()(bool preverified, asio::ssl::verify_context& vctx) const
 {
     X509_STORE_CTX* ctx = vctx.native_handle();

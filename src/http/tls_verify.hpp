@@ -43,9 +43,9 @@ struct tls_verify_state {
     std::string failure;
 };
 
-/// The verify callback of one connection (`ssl::stream::set_verify_callback`): records the leaf's key
-/// and the first failure in a state the connection reads after the handshake. Copyable (Asio copies
-/// it); the state is shared.
+/// The verify callback of one connection (installed by `tls_verify_callback_scope`): records the
+/// leaf's key and the first failure in a state the connection reads after the handshake. Copyable;
+/// the state is shared.
 class tls_verify_callback {
 public:
     tls_verify_callback(const tls_verify_policy& policy, std::shared_ptr<tls_verify_state> state)
@@ -59,6 +59,11 @@ private:
     const tls_verify_policy* policy_; // owned by the transport, which outlives its connections
     std::shared_ptr<tls_verify_state> state_;
 };
+
+/// Makes OpenSSL verify the peer of `ssl` with `callback` (SSL_VERIFY_PEER; the callback is found
+/// through the SSL's application data and must live while it is installed). Null removes it: a
+/// later verification then fails.
+void install_tls_verify_callback(SSL* ssl, const tls_verify_callback* callback) noexcept;
 
 /// The certificate's names as a reader would list them: its subjectAltName DNS and IP entries, or
 /// `CN=...` when it has none; the first `shown`, then `and N more`.
