@@ -139,7 +139,9 @@ private:
 };
 
 /// Runs `call` on `ssl` (over `socket`'s descriptor) to completion: `void(error_code, std::size_t)`.
-/// Per-operation cancellation is the socket wait's (terminal). Reads and writes take the first
+/// At most one read and one write at a time, never from two threads at once (OpenSSL's rule; a
+/// pooled connection does one exchange step at a time). Per-operation cancellation is the socket
+/// wait's (terminal); after a cancelled or failed operation the connection is not reused. Reads and writes take the first
 /// non-empty buffer of the sequence, as Asio's ssl::stream does.
 template <class Token>
 auto async_tls(boost::asio::ip::tcp::socket& socket, SSL* ssl, tls_call call, void* data, std::size_t size,
