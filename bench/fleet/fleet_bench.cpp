@@ -355,6 +355,16 @@ public:
         add(key, buf);
     }
     void integer(std::string_view key, std::uint64_t v) { add(key, std::to_string(v)); }
+    void numbers(std::string_view key, const std::vector<double>& vs, int decimals)
+    {
+        std::string list = "[";
+        for (const double v : vs) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%s%.*f", list.size() > 1 ? "," : "", decimals, v);
+            list += buf;
+        }
+        add(key, list + "]");
+    }
     void text(std::string_view key, std::string_view v) { add(key, "\"" + std::string(v) + "\""); } // ASCII only
     void null(std::string_view key) { add(key, "null"); }
     std::string str() const { return "{" + body_ + "}"; }
@@ -682,6 +692,10 @@ int main(int argc, char** argv)
         out.number("steady_cpu_us_per_server", steady_cpu_per_server, 1);
         out.number("steady_cpu_us_per_server_min", cpu_min / nd, 1);
         out.number("steady_cpu_us_per_server_max", cpu_max / nd, 1);
+        std::vector<double> each; // in sweep order: a slow first sweep shows as such
+        for (const auto& t : steady)
+            each.push_back(t.cpu_us / nd);
+        out.numbers("steady_cpu_us_per_server_each", each, 1);
         out.number("steady_allocs_per_server", alloc_sum / k / nd, 1);
         out.integer("steady_failures", steady_fails.count);
         note("steady sweep " + std::to_string(wall_sum / k) + " s, " + std::to_string(steady_cpu_per_server) +

@@ -71,7 +71,7 @@ struct fleet_options {
     /// Whether a server's connection frees its read buffer and TLS buffers as soon as a request
     /// ends (true), rather than after `client_options::release_idle_buffers_after` of idling.
     /// A fleet uses each connection about once per sweep or poll: 10,000 HTTPS connections that
-    /// keep their buffers (about 100 KiB each) between back-to-back sweeps take a gigabyte. The
+    /// keep their buffers (about 55 KiB each) between back-to-back sweeps take half a gigabyte. The
     /// price is a few allocations per request (the buffers are taken again by the next one).
     bool release_buffers_after_request = true;
 

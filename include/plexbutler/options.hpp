@@ -95,8 +95,8 @@ struct client_options {
     /// Idle keep-alive connections older than this are closed; 0 disables eviction.
     std::chrono::milliseconds idle_timeout{30000};
     /// An idle connection unused for this long frees its read buffer and its TLS buffers (about
-    /// 16 KiB, and 70 KiB more over TLS); they are allocated again when it is next used. A
-    /// connection used back to back keeps them. 0 disables the release.
+    /// 16 KiB, and OpenSSL's two record buffers, about 35 KiB, over TLS); they are allocated again
+    /// when it is next used. A connection used back to back keeps them. 0 disables the release.
     std::chrono::milliseconds release_idle_buffers_after{1000};
     /// Resolve + TCP connect + TLS handshake of one connection; 0 means only the deadline applies.
     std::chrono::milliseconds connect_timeout{5000};
