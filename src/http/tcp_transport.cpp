@@ -2,7 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -30,6 +31,16 @@ using boost::system::error_code;
 namespace {
 
 long long millisecond_count(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+
+// Races a deferred operation against the timer: the first to complete cancels the other. Completes
+// with the order (order[0] == 1: the timer won), the operation's results, then the timer's error.
+// A parallel group of the two operations themselves: no coroutine frames (`||` spawns one per side).
+template <class Operation>
+auto race_timer(Operation operation, asio::steady_timer& timer)
+{
+    return asio::experimental::make_parallel_group(std::move(operation), timer.async_wait(asio::deferred))
+        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+}
 
 error_code map_handshake_error(SSL* ssl, const error_code& ec, const std::string& server,
                                const tls_verify_state& verified, std::string& msg)
@@ -113,7 +124,6 @@ void tcp_transport::first_response_read(stream_type& s)
 asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::time_point deadline, std::string& msg)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
-    using namespace asio::experimental::awaitable_operators;
     const auto connect_start = clock_type::now();
     auto cdeadline = deadline;
     if (opts_->connect_timeout.count() > 0)
@@ -123,7 +133,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         msg = "after " + std::to_string(millisecond_count(ms)) + " ms connecting to " + ep_->server;
     };
     // One timer for the connect and the handshake: the deadline of both is `cdeadline`. The
-    // stream has no timers of its own: the timer races each step (`||` cancels the loser).
+    // stream has no timers of its own: the timer races each step (race_timer cancels the loser).
     asio::steady_timer timer(c.get_executor());
     timer.expires_at(cdeadline);
     error_code ec;
@@ -134,35 +144,32 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         if (ep_->connect_to.empty())
             single.emplace_back(asio::ip::make_address(ep_->host), ep_->port);
         const auto& endpoints = ep_->connect_to.empty() ? single : ep_->connect_to;
-        auto r = co_await (asio::async_connect(c.tcp(), endpoints, asio::as_tuple(asio::use_awaitable)) ||
-                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        timer_won = r.index() == 1;
-        ec = timer_won ? std::get<0>(std::get<1>(r)) : std::get<0>(std::get<0>(r));
+        auto connecting = asio::async_connect(c.tcp(), endpoints, asio::deferred);
+        auto [order, cec, connected, tec] = co_await race_timer(std::move(connecting), timer);
+        timer_won = order[0] == 1;
+        ec = timer_won ? tec : cec;
     } else {
         tcp::resolver resolver(c.get_executor());
-        auto r = co_await (
-            resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::as_tuple(asio::use_awaitable)) ||
-            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (r.index() == 1) {
-            auto [tec] = std::get<1>(r);
-            if (tec) {
+        auto resolving = resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::deferred);
+        auto [rorder, rec, results, rtec] = co_await race_timer(std::move(resolving), timer);
+        if (rorder[0] == 1) {
+            if (rtec) {
                 msg = "while resolving " + ep_->host;
                 co_return error::cancelled;
             }
             timeout_msg();
             co_return error::timeout;
         }
-        auto [rec, results] = std::get<0>(r);
         if (rec) {
             msg = rec == asio::error::operation_aborted ? "while resolving " + ep_->host
                                                         : "resolving " + ep_->host + ": " + rec.message();
             co_return rec == asio::error::operation_aborted ? error_code(error::cancelled)
                                                             : error_code(error::connect_failed);
         }
-        auto cr = co_await (asio::async_connect(c.tcp(), results, asio::as_tuple(asio::use_awaitable)) ||
-                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        timer_won = cr.index() == 1;
-        ec = timer_won ? std::get<0>(std::get<1>(cr)) : std::get<0>(std::get<0>(cr));
+        auto connecting = asio::async_connect(c.tcp(), results, asio::deferred);
+        auto [corder, cec, connected, ctec] = co_await race_timer(std::move(connecting), timer);
+        timer_won = corder[0] == 1;
+        ec = timer_won ? ctec : cec;
     }
     if (timer_won) { // the timer's own error: it was cancelled with the whole operation
         if (!ec) {
@@ -214,10 +221,10 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
                 offered_key = offered.key;
             }
         }
-        auto hs = co_await (c.async_handshake(asio::as_tuple(asio::use_awaitable)) ||
-                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (hs.index() == 1) {
-            if (std::get<0>(std::get<1>(hs))) {
+        auto handshaking = c.async_handshake(asio::deferred);
+        auto [horder, hec, hbytes, htec] = co_await race_timer(std::move(handshaking), timer);
+        if (horder[0] == 1) {
+            if (htec) {
                 msg = "during the TLS handshake with " + ep_->server;
                 co_return error::cancelled;
             }
@@ -225,7 +232,7 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
             msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
             co_return error::timeout;
         }
-        ec = std::get<0>(std::get<0>(hs));
+        ec = hec;
         c.end_verification();
         if (ec) {
             if (ec == asio::error::operation_aborted) {
