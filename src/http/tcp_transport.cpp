@@ -132,6 +132,16 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(cdeadline - connect_start);
         msg = "after " + std::to_string(millisecond_count(ms)) + " ms connecting to " + ep_->server;
     };
+    // A step that the timer won: the deadline passed (timeout), or the timer was cancelled with
+    // the whole connect (cancelled, `during` naming the step).
+    auto timer_outcome = [&](const error_code& timer_ec, std::string during) -> error_code {
+        if (timer_ec) {
+            msg = std::move(during);
+            return error::cancelled;
+        }
+        timeout_msg();
+        return error::timeout;
+    };
     // One timer for the connect and the handshake: the deadline of both is `cdeadline`. The
     // stream has no timers of its own: the timer races each step (race_timer cancels the loser).
     asio::steady_timer timer(c.get_executor());
@@ -152,14 +162,8 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         tcp::resolver resolver(c.get_executor());
         auto resolving = resolver.async_resolve(ep_->host, std::to_string(ep_->port), asio::deferred);
         auto [rorder, rec, results, rtec] = co_await race_timer(std::move(resolving), timer);
-        if (rorder[0] == 1) {
-            if (rtec) {
-                msg = "while resolving " + ep_->host;
-                co_return error::cancelled;
-            }
-            timeout_msg();
-            co_return error::timeout;
-        }
+        if (rorder[0] == 1)
+            co_return timer_outcome(rtec, "while resolving " + ep_->host);
         if (rec) {
             msg = rec == asio::error::operation_aborted ? "while resolving " + ep_->host
                                                         : "resolving " + ep_->host + ": " + rec.message();
@@ -171,14 +175,8 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         timer_won = corder[0] == 1;
         ec = timer_won ? ctec : cec;
     }
-    if (timer_won) { // the timer's own error: it was cancelled with the whole operation
-        if (!ec) {
-            timeout_msg();
-            co_return error::timeout;
-        }
-        msg = "while connecting to " + ep_->server;
-        co_return error::cancelled;
-    }
+    if (timer_won)
+        co_return timer_outcome(ec, "while connecting to " + ep_->server);
     if (ec) {
         if (ec == asio::error::operation_aborted) {
             msg = "while connecting to " + ep_->server;
@@ -224,13 +222,10 @@ asio::awaitable<error_code> tcp_transport::connect(stream_type& c, clock_type::t
         auto handshaking = c.async_handshake(asio::deferred);
         auto [horder, hec, hbytes, htec] = co_await race_timer(std::move(handshaking), timer);
         if (horder[0] == 1) {
-            if (htec) {
-                msg = "during the TLS handshake with " + ep_->server;
-                co_return error::cancelled;
-            }
-            timeout_msg();
-            msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
-            co_return error::timeout;
+            const error_code outcome = timer_outcome(htec, "during the TLS handshake with " + ep_->server);
+            if (outcome == error::timeout)
+                msg += ": the TLS handshake did not complete (the TCP connection was accepted)";
+            co_return outcome;
         }
         ec = hec;
         c.end_verification();
