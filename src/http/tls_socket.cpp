@@ -7,9 +7,7 @@
 #include <openssl/err.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdint>
-#include <cstring>
 
 #include <sys/socket.h>
 
@@ -53,8 +51,6 @@ int bio_read(BIO* b, char* data, int size)
     return -1;
 }
 
-int bio_puts(BIO* b, const char* text) { return bio_write(b, text, static_cast<int>(std::strlen(text))); }
-
 long bio_ctrl(BIO* b, int cmd, long, void* ptr)
 {
     switch (cmd) {
@@ -83,7 +79,6 @@ BIO_METHOD* make_method() noexcept
         return nullptr;
     BIO_meth_set_write(m, bio_write);
     BIO_meth_set_read(m, bio_read);
-    BIO_meth_set_puts(m, bio_puts);
     BIO_meth_set_ctrl(m, bio_ctrl);
     BIO_meth_set_create(m, bio_create);
     return m;
@@ -118,8 +113,6 @@ error_code map_ssl_error(int ssl_error, int sys_errno) noexcept
         return asio::ssl::error::unspecified_system_error;
     return error_code(static_cast<int>(packed), asio::error::get_ssl_category());
 }
-
-int clamp(std::size_t size) noexcept { return size > INT_MAX ? INT_MAX : static_cast<int>(size); }
 
 } // namespace
 
@@ -169,19 +162,18 @@ tls_want tls_step(SSL* ssl, tls_call call, void* data, std::size_t size, std::si
     switch (call) {
     case tls_call::handshake: r = SSL_do_handshake(ssl); break;
     case tls_call::read:
-        r = SSL_read_ex(ssl, data, static_cast<std::size_t>(clamp(size)), &transferred);
+        r = SSL_read_ex(ssl, data, size, &transferred);
         // Records that arrived with this one (read-ahead) fill the rest of the buffer.
         while (r == 1 && transferred < size && SSL_has_pending(ssl) != 0) {
             std::size_t more = 0;
-            if (SSL_read_ex(ssl, static_cast<char*>(data) + transferred,
-                            static_cast<std::size_t>(clamp(size - transferred)), &more) != 1) {
+            if (SSL_read_ex(ssl, static_cast<char*>(data) + transferred, size - transferred, &more) != 1) {
                 ERR_clear_error(); // the next read meets the same state and reports it
                 break;
             }
             transferred += more;
         }
         break;
-    case tls_call::write: r = SSL_write_ex(ssl, data, static_cast<std::size_t>(clamp(size)), &transferred); break;
+    case tls_call::write: r = SSL_write_ex(ssl, data, size, &transferred); break;
     }
     if (r == 1)
         return tls_want::done;
